@@ -1,0 +1,3 @@
+"""Discrete optimizers (optax transformations) and the `optimize` loop."""
+
+from ._optimize import OptimizeResult as OptimizeResult, optimize as optimize

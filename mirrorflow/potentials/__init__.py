@@ -1,0 +1,9 @@
+"""Legendre functions (potentials) of mirror flows."""
+
+from ._base import AbstractPotential as AbstractPotential
+from ._deep_diagonal import DeepDiagonalPotential as DeepDiagonalPotential
+from ._separable import (
+    Hypentropy as Hypentropy,
+    NegEntropy as NegEntropy,
+    SquaredNorm as SquaredNorm,
+)

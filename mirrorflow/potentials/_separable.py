@@ -1,0 +1,212 @@
+"""Closed-form separable potentials: squared norm, negative entropy, hypentropy."""
+
+import math
+
+import jax.numpy as jnp
+import jax.scipy.special as jss
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from .._misc import is_concrete, scaled_cosh, scaled_cosh_minus_one, scaled_sinh
+from .._types import BoolVector, Scalar, Vector
+from ._base import AbstractPotential
+
+
+def _positive(value, name: str, fix: str) -> Array:
+    arr = jnp.asarray(value, dtype=jnp.result_type(float))
+    if is_concrete(arr):
+        a = np.asarray(arr)
+        if not (np.all(np.isfinite(a)) and np.all(a > 0)):
+            raise ValueError(f"`{name}` must be finite and > 0, got {value!r}; {fix}")
+    return arr
+
+
+def _coef(coef) -> float:
+    if not (isinstance(coef, int | float) and math.isfinite(coef) and coef > 0):
+        raise ValueError(f"`coef` must be a finite Python float > 0, got {coef!r}.")
+    return float(coef)
+
+
+class SquaredNorm(AbstractPotential):
+    r"""The quadratic potential $R(x) = \tfrac{k}{2}\|x\|_2^2$ (default $k = 1$).
+
+    Mirror map $kx$, inverse $z/k$, metric $kI$, $D_R(x,y) = \tfrac{k}{2}\|x-y\|^2$.
+    Its mirror flow is gradient flow (time scaled by $1/k$) and converges on
+    underdetermined least squares to the minimum-norm interpolant
+    $x_0 + A^+(b - Ax_0)$ (core_and_mask.md §1.2). Domain: $\mathbb{R}^d$.
+    """
+
+    coef: float = 1.0
+
+    def __check_init__(self):
+        _coef(self.coef)
+
+    def value(self, x: Vector) -> Scalar:
+        return 0.5 * self.coef * jnp.vdot(x, x)
+
+    def grad(self, x: Vector) -> Vector:
+        return self.coef * x
+
+    def grad_conjugate(self, z: Vector) -> Vector:
+        return z / self.coef
+
+    def conjugate(self, z: Vector) -> Scalar:
+        return 0.5 * jnp.vdot(z, z) / self.coef
+
+    def hessian_diag(self, x: Vector) -> Vector:
+        return jnp.full_like(x, self.coef)
+
+    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+        return jnp.full_like(z, 1.0 / self.coef)
+
+    def in_domain(self, x: Vector) -> BoolVector:
+        return jnp.isfinite(x)
+
+    def bregman(self, x: Vector, y: Vector) -> Scalar:
+        return 0.5 * self.coef * jnp.sum((x - y) ** 2)
+
+
+class NegEntropy(AbstractPotential):
+    r"""Negative entropy on an orthant.
+
+    $R(x) = k\sum_i (s_i x_i\log(s_i x_i) - s_i x_i)$.
+
+    With sign $s_i = \pm 1$ (default $+1$: the positive orthant $x > 0$).
+    Mirror map $k\,s\log(sx)$, inverse $s\,e^{sz/k}$, metric $k/|x|$,
+    $R^*(z) = k\sum_i e^{s_i z_i/k}$, and $D_R(x,y) = k\,\mathrm{KL}(sx\,\|\,sy)$
+    (generalized). $x = w\odot w$ induces $k = 1/4$; balanced $m\odot w$ induces
+    $k = 1/2$ (core_and_mask.md §1.3, §1.5). Domain: $s_i x_i > 0$.
+
+    Args:
+        coef: the constant $k > 0$.
+        sign: $+1$ or $-1$, scalar or one per coordinate.
+    """
+
+    coef: float
+    sign: Float[Array, "*d"]
+
+    def __init__(self, coef: float = 1.0, sign: Float[ArrayLike, "*d"] = 1.0):
+        self.coef = _coef(coef)
+        sign = jnp.asarray(sign, dtype=jnp.result_type(float))
+        if is_concrete(sign) and not np.all(np.abs(np.asarray(sign)) == 1.0):
+            raise ValueError(f"`sign` must be +1 or -1 in every entry, got {sign}.")
+        self.sign = sign
+
+    def value(self, x: Vector) -> Scalar:
+        sx = self.sign * x
+        return self.coef * jnp.sum(jss.xlogy(sx, sx) - sx)
+
+    def grad(self, x: Vector) -> Vector:
+        return self.coef * self.sign * jnp.log(self.sign * x)
+
+    def grad_conjugate(self, z: Vector) -> Vector:
+        return self.sign * jnp.exp(self.sign * z / self.coef)
+
+    def conjugate(self, z: Vector) -> Scalar:
+        return self.coef * jnp.sum(jnp.exp(self.sign * z / self.coef))
+
+    def hessian_diag(self, x: Vector) -> Vector:
+        return self.coef / jnp.abs(x)
+
+    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+        return jnp.exp(self.sign * z / self.coef) / self.coef
+
+    def in_domain(self, x: Vector) -> BoolVector:
+        return (self.sign * x > 0) & jnp.isfinite(x)
+
+    def domain_description(self) -> str:
+        return "negative entropy needs sign * x > 0 (pass x on the orthant of `sign`)."
+
+    def bregman(self, x: Vector, y: Vector) -> Scalar:
+        sx, sy = self.sign * x, self.sign * y
+        return self.coef * jnp.sum(jss.xlogy(sx, sx) - jss.xlogy(sx, sy) - sx + sy)
+
+
+class Hypentropy(AbstractPotential):
+    r"""Hyperbolic entropy (hypentropy).
+
+    $R(x)=k\sum_i\big[x_i\,\mathrm{arcsinh}(x_i/c_i)-\sqrt{x_i^2+c_i^2}+c_i\big]$.
+
+    Mirror map $k\,\mathrm{arcsinh}(x/c)$, inverse $c\sinh(z/k)$, metric
+    $k/\sqrt{x^2+c^2}$, $R^*(z) = kc\sum_i(\cosh(z_i/k) - 1)$. Domain: $\mathbb{R}^d$.
+
+    `Hypentropy(alpha)` is the potential induced by gradient flow on
+    $x = u\odot u - v\odot v$ with $u_0 = v_0 = \alpha$: $c = 2\alpha^2$, $k = 1/4$,
+    i.e. $R_\alpha = Q_\alpha/4$ with Woodworth et al.'s (2020) $Q_\alpha$
+    (core_and_mask.md §1.4). `Hypentropy(scale=abs(a)/2, coef=0.5)` is the $R_a$ of
+    $x = m\odot w$ with imbalance $a = m^2 - w^2$ (§1.5, §2.2). Small $c$
+    approaches an L1 geometry, large $c$ an L2 one.
+
+    Args:
+        alpha: initialization scale $\alpha > 0$ (scalar or per coordinate); sets
+            $c = 2\alpha^2$ and $k = 1/4$.
+        scale: $c > 0$ directly (exclusive with `alpha`).
+        coef: $k > 0$ (default 1/4).
+    """
+
+    scale: Float[Array, "*d"]
+    coef: float
+
+    def __init__(
+        self,
+        alpha: Float[ArrayLike, "*d"] | None = None,
+        *,
+        scale: Float[ArrayLike, "*d"] | None = None,
+        coef: float = 0.25,
+    ):
+        if (alpha is None) == (scale is None):
+            raise ValueError(
+                "Hypentropy: pass exactly one of `alpha` (init scale, c = 2 alpha^2) "
+                "or `scale` (c directly)."
+            )
+        if alpha is not None:
+            alpha = _positive(alpha, "alpha", "the initialization scale must be > 0.")
+            self.scale = 2.0 * alpha**2
+        else:
+            self.scale = _positive(scale, "scale", "the hypentropy scale c is > 0.")
+        self.coef = _coef(coef)
+
+    def value(self, x: Vector) -> Scalar:
+        c = self.scale
+        # sqrt(x^2+c^2) - c = x^2 / (hypot(x, c) + c): no cancellation for |x| << c.
+        return self.coef * jnp.sum(
+            x * jnp.arcsinh(x / c) - x**2 / (jnp.hypot(x, c) + c)
+        )
+
+    def grad(self, x: Vector) -> Vector:
+        return self.coef * jnp.arcsinh(x / self.scale)
+
+    def grad_conjugate(self, z: Vector) -> Vector:
+        return scaled_sinh(z / self.coef, jnp.log(self.scale))
+
+    def conjugate(self, z: Vector) -> Scalar:
+        return self.coef * jnp.sum(
+            scaled_cosh_minus_one(z / self.coef, jnp.log(self.scale))
+        )
+
+    def hessian_diag(self, x: Vector) -> Vector:
+        return self.coef / jnp.hypot(x, self.scale)
+
+    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+        return scaled_cosh(z / self.coef, jnp.log(self.scale)) / self.coef
+
+    def in_domain(self, x: Vector) -> BoolVector:
+        return jnp.isfinite(x)
+
+    def bregman(self, x: Vector, y: Vector) -> Scalar:
+        c = self.scale
+        return self.coef * jnp.sum(
+            x * (jnp.arcsinh(x / c) - jnp.arcsinh(y / c))
+            - jnp.hypot(x, c)
+            + jnp.hypot(y, c)
+        )
+
+    def continuation(self) -> list[AbstractPotential]:
+        if not is_concrete(self.scale):
+            return [self]
+        cmax = float(np.max(np.asarray(self.scale)))
+        steps = max(0, math.ceil(math.log10(1.0 / cmax))) if cmax < 1.0 else 0
+        return [
+            Hypentropy(scale=self.scale * 10.0**j, coef=self.coef)
+            for j in range(steps, 0, -1)
+        ] + [self]

@@ -1,0 +1,121 @@
+"""Least squares f(x) = (s/2)||Ax - b||^2, the problem all classic results live on."""
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from .._misc import as_float_array
+from .._types import Scalar, Vector
+from ._base import AbstractProblem
+
+
+class LinearRegression(AbstractProblem):
+    r"""Linear regression $f(x) = \tfrac{s}{2}\|Ax - b\|_2^2$.
+
+    $A\in\mathbb{R}^{n\times d}$.
+
+    $\nabla f(x) = sA^\top(Ax - b)$. The loss is linear in $x$ through $Ax$
+    ($f = L(Ax)$ with $\nabla L(r) = s(r - b)$), so mirror flows on it reduce to an
+    ODE in $\lambda\in\mathbb{R}^n$ (DESIGN.md, "Coordinates"). Default $s = 1$ is
+    the convention of core_and_mask.md; `mean=True` gives $s = 1/n$, the
+    $\frac{1}{2n}\|\cdot\|^2$ convention of mirror2_and_ham.md: limits agree, times
+    differ by the factor $n$.
+
+    Args:
+        A: design matrix, shape `(n, d)`.
+        b: targets, shape `(n,)`.
+        x_star: optional planted solution (`A @ x_star == b`), shape `(d,)`.
+        mean: use $s = 1/n$ instead of $s = 1$.
+    """
+
+    A: Float[Array, "n d"]
+    b: Float[Array, " n"]
+    x_star: Float[Array, " d"] | None
+    scale: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        A: Float[ArrayLike, "n d"],
+        b: Float[ArrayLike, " n"],
+        x_star: Float[ArrayLike, " d"] | None = None,
+        *,
+        mean: bool = False,
+    ):
+        A = as_float_array(A, "A", ndim=2)
+        b = as_float_array(b, "b", ndim=1)
+        if b.shape[0] != A.shape[0]:
+            raise ValueError(
+                f"`b` must have one entry per row of `A`: A has shape {A.shape}, "
+                f"b has shape {b.shape}."
+            )
+        if x_star is not None:
+            x_star = as_float_array(x_star, "x_star", ndim=1)
+            if x_star.shape[0] != A.shape[1]:
+                raise ValueError(
+                    f"`x_star` must have shape ({A.shape[1]},), got {x_star.shape}."
+                )
+        self.A, self.b, self.x_star = A, b, x_star
+        self.scale = 1.0 / A.shape[0] if mean else 1.0
+
+    @property
+    def n(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def is_linear(self) -> bool:
+        """True: the loss depends on x only through Ax."""
+        return True
+
+    def loss(self, x: Vector) -> Scalar:
+        r = self.A @ x - self.b
+        return 0.5 * self.scale * jnp.vdot(r, r)
+
+    def grad(self, x: Vector) -> Vector:
+        return self.scale * (self.A.T @ (self.A @ x - self.b))
+
+    def outer_grad(self, r: Float[Array, " n"]) -> Float[Array, " n"]:
+        r"""$\nabla L(r) = s(r - b)$ for $f(x) = L(Ax)$."""
+        return self.scale * (r - self.b)
+
+    def check_underdetermined(self, who: str) -> None:
+        """Raise `ValueError` unless n < d (the interpolation theorems need it)."""
+        if not self.n < self.d:
+            raise ValueError(
+                f"{who} needs an underdetermined problem (n < d), got A with shape "
+                f"({self.n}, {self.d}); use more features than samples."
+            )
+
+
+def random_regression(
+    d: int,
+    n: int,
+    k: int,
+    seed: int,
+    *,
+    positive: bool = False,
+    mean: bool = False,
+) -> LinearRegression:
+    r"""The seeded test instance `P(d, n, k, seed)` of core_and_mask.md.
+
+    `A = rng.standard_normal((n, d)) / sqrt(n)`, a planted `k`-sparse $x^\star$ with
+    magnitudes in $[0.5, 1.5]$ and random signs (all positive if `positive`),
+    `b = A @ x_star`, drawn in that order from `numpy.random.default_rng(seed)`.
+    `k = d` gives a dense ground truth.
+    """
+    for name, val in (("d", d), ("n", n), ("k", k), ("seed", seed)):
+        if not isinstance(val, int | np.integer) or val < (0 if name == "seed" else 1):
+            raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
+    if k > d:
+        raise ValueError(f"`k` (sparsity) must be <= d = {d}, got {k}.")
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d)) / np.sqrt(n)
+    idx = rng.choice(d, k, replace=False)
+    x_star = np.zeros(d)
+    mags = rng.uniform(0.5, 1.5, k)
+    x_star[idx] = mags if positive else mags * rng.choice([-1, 1], k)
+    return LinearRegression(A, A @ x_star, x_star, mean=mean)

@@ -1,0 +1,9 @@
+"""Reparameterizations x = g(params) and the mirror flows they induce."""
+
+from ._base import AbstractReparam as AbstractReparam
+from ._diagonal import (
+    DeepDiagonal as DeepDiagonal,
+    DiffOfSquares as DiffOfSquares,
+    Hadamard as Hadamard,
+    Square as Square,
+)

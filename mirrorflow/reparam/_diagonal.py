@@ -1,0 +1,169 @@
+"""Diagonal reparameterizations: m*w, u*u - v*v, w*w and u^D - v^D."""
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+
+from .._misc import is_concrete
+from .._types import PyTree, Vector
+from ..potentials import (
+    AbstractPotential,
+    DeepDiagonalPotential,
+    Hypentropy,
+    NegEntropy,
+)
+from ._base import AbstractReparam
+
+
+def _pair(params: PyTree, names: str) -> tuple:
+    if not (isinstance(params, tuple | list) and len(params) == 2):
+        raise ValueError(
+            f"`params` must be a pair ({names}) of equal-shape arrays, got "
+            f"{type(params).__name__}."
+        )
+    a, b = jnp.asarray(params[0]), jnp.asarray(params[1])
+    if a.shape != b.shape:
+        raise ValueError(
+            f"`params` = ({names}) must have equal shapes, got {a.shape} and {b.shape}."
+        )
+    return a, b
+
+
+class Hadamard(AbstractReparam):
+    r"""The mask-weight product $x = m\odot w$, params `(m, w)`.
+
+    Gradient flow conserves $\beta = m^2 - w^2$ and gives
+    $\dot x = -\sqrt{4x^2 + \beta^2}\odot\nabla f(x)$ (core_and_mask.md §1.5).
+    Induced potential (same clock): `Hypentropy(scale=|beta|/2, coef=1/2)` when
+    every $\beta_i \ne 0$; `NegEntropy(coef=1/2, sign=sign(x0))` when the
+    initialization is balanced ($\beta = 0$, then $x_i$ keeps its sign).
+    `time_factor` is 2: $x_{m\odot w}(t) = x_Q(2t)$, half the speed of
+    $u\odot u - v\odot v$ at $\alpha^2 = \beta/4$.
+    """
+
+    def to_x(self, params: PyTree) -> Vector:
+        m, w = _pair(params, "m, w")
+        return m * w
+
+    def conserved(self, params: PyTree) -> Vector:
+        m, w = _pair(params, "m, w")
+        return m**2 - w**2
+
+    def induced_potential(self, params0: PyTree) -> AbstractPotential:
+        beta = self.conserved(params0)
+        x0 = self.to_x(params0)
+        if not is_concrete(beta):
+            return Hypentropy(scale=jnp.abs(beta) / 2, coef=0.5)
+        b = np.asarray(beta)
+        if np.all(b != 0):
+            return Hypentropy(scale=jnp.abs(beta) / 2, coef=0.5)
+        if np.all(b == 0) and np.all(np.asarray(x0) != 0):
+            return NegEntropy(coef=0.5, sign=jnp.sign(x0))
+        raise ValueError(
+            "Hadamard.induced_potential: `params0` must be either unbalanced in every "
+            "coordinate (m0^2 != w0^2) or balanced with m0*w0 != 0 in every "
+            "coordinate; mixed initializations have no single closed-form potential."
+        )
+
+    @property
+    def time_factor(self) -> float:
+        return 2.0
+
+
+class DiffOfSquares(AbstractReparam):
+    r"""$x = u\odot u - v\odot v$, params `(u, v)` (Woodworth et al. 2020).
+
+    Gradient flow conserves $u\odot v$ (need $u_0 v_0 > 0$) and gives
+    $\dot x = -4\sqrt{x^2 + c^2}\odot\nabla f(x)$ with $c = 2u_0v_0$, the mirror flow
+    of `Hypentropy(scale=c, coef=1/4)` $= Q_\alpha/4$ with the same clock, started at
+    $\nabla R(x_0) = \tfrac14\log(u_0/v_0)$ (core_and_mask.md §1.4).
+    `time_factor` is 4: $x_{\mathrm{GF}}(t) = x_{Q}(4t)$.
+    """
+
+    def to_x(self, params: PyTree) -> Vector:
+        u, v = _pair(params, "u, v")
+        return u**2 - v**2
+
+    def conserved(self, params: PyTree) -> Vector:
+        u, v = _pair(params, "u, v")
+        return u * v
+
+    def induced_potential(self, params0: PyTree) -> AbstractPotential:
+        uv = self.conserved(params0)
+        if is_concrete(uv) and not np.all(np.asarray(uv) > 0):
+            raise ValueError(
+                "DiffOfSquares.induced_potential: need u0 * v0 > 0 in every "
+                "coordinate (e.g. u0 = v0 = alpha); with u0 * v0 = 0 the flow is an "
+                "entropy flow on an orthant, use `Square`."
+            )
+        return Hypentropy(scale=2.0 * uv, coef=0.25)
+
+    @property
+    def time_factor(self) -> float:
+        return 4.0
+
+
+class Square(AbstractReparam):
+    r"""$x = w\odot w$, params `w` (a single array).
+
+    $\dot x = -4x\odot\nabla f(x)$: the mirror flow of `NegEntropy(coef=1/4)` on the
+    positive orthant (core_and_mask.md §1.3). It has no conserved quantity:
+    `conserved` raises.
+    """
+
+    def to_x(self, params: PyTree) -> Vector:
+        return jnp.asarray(params) ** 2
+
+    def conserved(self, params: PyTree) -> Vector:
+        raise ValueError(
+            "Square (x = w*w) has no conserved quantity; use DiffOfSquares or "
+            "Hadamard for a reparameterization with one."
+        )
+
+    def induced_potential(self, params0: PyTree) -> AbstractPotential:
+        w0 = jnp.asarray(params0)
+        if is_concrete(w0) and not np.all(np.asarray(w0) != 0):
+            raise ValueError(
+                "Square.induced_potential: `params0` must be nonzero in every "
+                "coordinate (x = 0 is absorbing for w*w)."
+            )
+        return NegEntropy(coef=0.25)
+
+    @property
+    def time_factor(self) -> float:
+        return 4.0
+
+
+class DeepDiagonal(AbstractReparam):
+    r"""Depth-$D$ diagonal network $x = u^{D} - v^{D}$ ($D \ge 3$), params `(u, v)`.
+
+    Gradient flow conserves $u^{2-D} + v^{2-D}$ and is the mirror flow of
+    `DeepDiagonalPotential(D, u0=u0, v0=v0)` with the same clock, started at
+    $\nabla R(x_0) = 0$ (core_and_mask.md §1.6). `time_factor` is 1 (the potential
+    has no separate unit-coefficient form).
+    """
+
+    depth: int = eqx.field(static=True)
+
+    def __check_init__(self):
+        if not (isinstance(self.depth, int) and self.depth >= 3):
+            raise ValueError(
+                f"`depth` must be an int >= 3, got {self.depth!r}; for depth 2 use "
+                "`DiffOfSquares`."
+            )
+
+    def to_x(self, params: PyTree) -> Vector:
+        u, v = _pair(params, "u, v")
+        return u**self.depth - v**self.depth
+
+    def conserved(self, params: PyTree) -> Vector:
+        u, v = _pair(params, "u, v")
+        return u ** (2 - self.depth) + v ** (2 - self.depth)
+
+    def induced_potential(self, params0: PyTree) -> AbstractPotential:
+        u0, v0 = _pair(params0, "u, v")
+        return DeepDiagonalPotential(self.depth, u0=u0, v0=v0)
+
+    @property
+    def time_factor(self) -> float:
+        return 1.0

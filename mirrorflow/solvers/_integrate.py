@@ -1,0 +1,314 @@
+"""`integrate`: one verb for every flow, diffrax by default, scipy as referee."""
+
+import math
+import time
+
+import diffrax as dfx
+import equinox as eqx
+import jax
+import jax.flatten_util as jfu
+import jax.numpy as jnp
+import numpy as np
+import scipy.integrate
+
+from .._types import PyTree
+from ..flows import AbstractFlow
+from ._solution import Solution
+
+
+class ScipyReference(eqx.Module):
+    """`scipy.integrate.solve_ivp` as an independent referee solver.
+
+    Pass it as `solver=` to `integrate` to solve the same flow with the same save
+    times outside JAX's solvers. Implicit methods (`"Radau"`, `"BDF"`, `"LSODA"`)
+    get the flow's Jacobian (exact for `ReducedMirrorFlow`, autodiff otherwise).
+    Runs in numpy float64 with jitted right-hand sides: a referee, not a fast path.
+
+    Args:
+        method: a `solve_ivp` method name.
+        rtol, atol: `solve_ivp` tolerances.
+    """
+
+    method: str = "DOP853"
+    rtol: float = 1e-10
+    atol: float = 1e-12
+
+    def __check_init__(self):
+        known = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+        if self.method not in known:
+            raise ValueError(
+                f"ScipyReference: `method` must be one of {known}, got {self.method!r}."
+            )
+        if not (self.rtol > 0 and self.atol > 0):
+            raise ValueError("ScipyReference: `rtol` and `atol` must be > 0.")
+
+
+def log_times(t_first: float, t_last: float, num: int = 100) -> jax.Array:
+    """`num` log-spaced save times in `[t_first, t_last]` (plateau-and-jump flows)."""
+    if not (0 < t_first < t_last):
+        raise ValueError(
+            f"log_times needs 0 < t_first < t_last, got t_first={t_first}, "
+            f"t_last={t_last}."
+        )
+    if num < 2:
+        raise ValueError(f"log_times: `num` must be >= 2, got {num}.")
+    ts = np.logspace(math.log10(t_first), math.log10(t_last), num)
+    ts[0], ts[-1] = t_first, t_last  # exact endpoints (logspace rounds them)
+    return jnp.asarray(ts)
+
+
+def _check_times(t0, t1, ts):
+    if not (math.isfinite(t0) and math.isfinite(t1)):
+        raise ValueError(f"integrate: `t0` and `t1` must be finite, got {t0}, {t1}.")
+    if not t1 > t0:
+        raise ValueError(
+            f"integrate: need t1 > t0, got t0={t0}, t1={t1}; backward integration "
+            "is not supported for training flows (swap the times or negate the flow)."
+        )
+    ts_np = np.asarray(ts, dtype=float)
+    if ts_np.ndim != 1 or ts_np.size == 0:
+        raise ValueError(
+            f"integrate: `ts` must be a non-empty 1-d array, got {ts_np.shape}."
+        )
+    if np.any(np.diff(ts_np) <= 0) or ts_np[0] < t0 or ts_np[-1] > t1:
+        raise ValueError(
+            "integrate: `ts` must be strictly increasing and inside [t0, t1]; "
+            "build it with `log_times(t_first, t1)`."
+        )
+
+
+@eqx.filter_jit
+def _diffrax_solve(
+    flow, y0, t0, t1, ts, solver, controller, dt0, max_steps, stop_loss, args
+):
+    term = dfx.ODETerm(flow.vector_field)
+    saveat = dfx.SaveAt(subs=[dfx.SubSaveAt(ts=ts), dfx.SubSaveAt(t1=True)])
+    event = None
+    if stop_loss is not None:
+        event = dfx.Event(lambda t, y, args, **kwargs: flow.loss(y) <= stop_loss)
+    return dfx.diffeqsolve(
+        term,
+        solver,
+        t0,
+        t1,
+        dt0,
+        y0,
+        args,
+        saveat=saveat,
+        stepsize_controller=controller,
+        max_steps=max_steps,
+        event=event,
+        throw=False,
+    )
+
+
+def _xs(flow, ys):
+    return jax.vmap(flow.to_primal)(ys)
+
+
+def integrate(
+    flow: AbstractFlow,
+    y0: PyTree,
+    t0: float,
+    t1: float,
+    *,
+    ts=None,
+    solver=None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    stepsize_controller: dfx.AbstractStepSizeController | None = None,
+    dt0: float | None = None,
+    max_steps: int = 200_000,
+    stop_loss: float | None = None,
+    throw: bool = True,
+    args: PyTree = None,
+) -> Solution:
+    r"""Integrate a flow from `y0` at `t0` to `t1` and save it at `ts`.
+
+    Float64 when JAX's x64 mode is on (the CLI and tests turn it on). The default
+    solver is diffrax's `Kvaerno5` (L-stable ESDIRK, 5th order), which handles the
+    stiffness of small initializations (long plateaus, then fast jumps;
+    core_and_mask.md §1.7), with a PID step-size controller at `rtol`/`atol`. Pass
+    any diffrax solver, or `ScipyReference(...)` to run `scipy.integrate.solve_ivp`
+    as an independent referee through the same call.
+
+    Args:
+        flow: the vector field (`MirrorFlow`, `ReparamGradientFlow`, ...).
+        y0: initial state in the flow's coordinates.
+        t0, t1: start and end time, `t1 > t0`.
+        ts: save times in `[t0, t1]`; default 100 log-spaced times from
+            `max(t0, 1e-3 * t1)` to `t1` (see `log_times`).
+        solver: a diffrax solver or `ScipyReference`.
+        rtol, atol: tolerances of the default step-size controller.
+        stepsize_controller: overrides the default `PIDController(rtol, atol)`.
+        dt0: initial step (default: chosen by the controller).
+        max_steps: step budget; running out raises `RuntimeError` (if `throw`).
+        stop_loss: stop as soon as the loss is `<= stop_loss` (a terminating event).
+            Use it to measure limits: integrating far past convergence lets round-off
+            drift the state along the solution set (DESIGN.md). Save times after
+            the event are dropped from the `Solution`.
+        throw: raise on solver failure; if False, inspect `Solution.result`.
+        args: passed through to the vector field.
+
+    Returns:
+        A `Solution` with `ts`, `ys`, `xs`, the final state and solver statistics.
+
+    Raises:
+        ValueError: bad times or save grid.
+        RuntimeError: the solver failed or ran out of `max_steps` (with `throw`).
+    """
+    t0, t1 = float(t0), float(t1)
+    if ts is None:
+        ts = log_times(max(t0, 1e-3 * t1) if t0 > 0 else 1e-3 * t1, t1, 100)
+        if t0 > 0 and float(ts[0]) < t0:
+            ts = jnp.linspace(t0, t1, 100)
+    _check_times(t0, t1, ts)
+    if not (isinstance(max_steps, int) and max_steps > 0):
+        raise ValueError(
+            f"integrate: `max_steps` must be a positive int, got {max_steps!r}."
+        )
+    if stop_loss is not None and not stop_loss > 0:
+        raise ValueError(f"integrate: `stop_loss` must be > 0, got {stop_loss!r}.")
+    if isinstance(solver, ScipyReference):
+        return _scipy_integrate(flow, y0, t0, t1, ts, solver, stop_loss, args, throw)
+    if solver is None:
+        solver = dfx.Kvaerno5()
+    if stepsize_controller is None:
+        # PI coefficients for implicit solvers as diffrax recommends for stiff
+        # problems: halves the rejected steps on plateau-and-jump flows.
+        implicit = isinstance(solver, dfx.AbstractImplicitSolver)
+        stepsize_controller = dfx.PIDController(
+            rtol=rtol,
+            atol=atol,
+            pcoeff=0.3 if implicit else 0.0,
+            icoeff=0.3 if implicit else 1.0,
+        )
+    dtype = jnp.result_type(*jax.tree.leaves(y0))
+    ts = jnp.asarray(ts, dtype=dtype)
+    y0 = jax.tree.map(lambda a: jnp.asarray(a, dtype=dtype), y0)
+    stop = None if stop_loss is None else jnp.asarray(stop_loss, dtype=dtype)
+    start = time.perf_counter()
+    sol = _diffrax_solve(
+        flow,
+        y0,
+        jnp.asarray(t0, dtype),
+        jnp.asarray(t1, dtype),
+        ts,
+        solver,
+        stepsize_controller,
+        dt0,
+        max_steps,
+        stop,
+        args,
+    )
+    wall = time.perf_counter() - start
+    (ts_out, t_end), (ys, y_end) = sol.ts, sol.ys
+    t_final = t_end[0]
+    y_final = jax.tree.map(lambda a: a[0], y_end)
+    event = bool(sol.event_mask) if sol.event_mask is not None else False
+    ok = sol.result == dfx.RESULTS.successful
+    if not ok and not event:
+        if throw:
+            if sol.result == dfx.RESULTS.max_steps_reached:
+                raise RuntimeError(
+                    f"integrate: the solver used all `max_steps`={max_steps} steps and "
+                    f"stopped at t={float(t_final):.3g} before t1={t1:.3g}. Increase "
+                    "`max_steps`, use a stiff solver (diffrax.Kvaerno5), or stop at "
+                    "convergence with `stop_loss`."
+                )
+            raise RuntimeError(
+                f"integrate: {type(solver).__name__} failed ({sol.result}) at "
+                f"t={float(t_final):.3g}; try a stiff solver or looser tolerances."
+            )
+    keep = np.isfinite(np.asarray(ts_out))
+    ts_out = ts_out[keep]
+    ys = jax.tree.map(lambda a: a[keep], ys)
+    stats = {k: int(v) for k, v in sol.stats.items()}
+    stats.update(solver=type(solver).__name__, wall_time=wall)
+    return Solution(
+        ts=ts_out,
+        ys=ys,
+        xs=_xs(flow, ys),
+        t_final=t_final,
+        y_final=y_final,
+        x_final=flow.to_primal(y_final),
+        loss_final=flow.loss(y_final),
+        result="event" if event else ("successful" if ok else str(sol.result)),
+        stats=stats,
+    )
+
+
+def _scipy_integrate(flow, y0, t0, t1, ts, ref: ScipyReference, stop_loss, args, throw):
+    y0 = jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.float64), y0)
+    flat0, unravel = jfu.ravel_pytree(y0)
+
+    @jax.jit
+    def rhs(t, yf):
+        return jfu.ravel_pytree(flow.vector_field(t, unravel(yf), args))[0]
+
+    @jax.jit
+    def jac(t, yf):
+        return flow.jacobian(t, unravel(yf), args)
+
+    @jax.jit
+    def loss(yf):
+        return flow.loss(unravel(yf))
+
+    kwargs = {}
+    if ref.method in ("Radau", "BDF", "LSODA"):
+        kwargs["jac"] = lambda t, y: np.asarray(jac(t, y))
+    events = None
+    if stop_loss is not None:
+
+        def hit(t, y):
+            return float(loss(y)) - stop_loss
+
+        hit.terminal = True
+        hit.direction = -1
+        events = hit
+    t_eval = np.asarray(ts, dtype=float)
+    extra = bool(t_eval[-1] < t1)  # also save t1 to read off the final state
+    if extra:
+        t_eval = np.append(t_eval, t1)
+    start = time.perf_counter()
+    out = scipy.integrate.solve_ivp(
+        lambda t, y: np.asarray(rhs(t, y)),
+        (t0, t1),
+        np.asarray(flat0),
+        method=ref.method,
+        t_eval=t_eval,
+        rtol=ref.rtol,
+        atol=ref.atol,
+        events=events,
+        **kwargs,
+    )
+    wall = time.perf_counter() - start
+    if out.status == -1 and throw:
+        raise RuntimeError(f"integrate: scipy {ref.method} failed: {out.message}")
+    event = out.status == 1
+    ts_out, ys_flat = out.t, out.y.T
+    if event:
+        y_final_flat = out.y_events[0][0]
+    else:
+        y_final_flat = ys_flat[-1]
+        if extra:
+            ts_out, ys_flat = ts_out[:-1], ys_flat[:-1]
+    ys = jax.vmap(unravel)(jnp.asarray(ys_flat.reshape(len(ts_out), -1)))
+    y_final = unravel(jnp.asarray(y_final_flat))
+    return Solution(
+        ts=jnp.asarray(ts_out),
+        ys=ys,
+        xs=_xs(flow, ys),
+        t_final=jnp.asarray(out.t_events[0][0] if event else t1),
+        y_final=y_final,
+        x_final=flow.to_primal(y_final),
+        loss_final=flow.loss(y_final),
+        result="event" if event else ("successful" if out.status == 0 else "failed"),
+        stats={
+            "nfev": int(out.nfev),
+            "njev": int(out.njev),
+            "nlu": int(out.nlu),
+            "solver": f"scipy.{ref.method}",
+            "wall_time": wall,
+        },
+    )
