@@ -5,9 +5,9 @@ from typing import Any, TypeAlias
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 
-Scalar: TypeAlias = Float[Array, ""]
+Scalar: TypeAlias = Float[ArrayLike, ""]
 ScalarLike: TypeAlias = float | Float[ArrayLike, ""]
-Vector: TypeAlias = Float[Array, " d"]
+Vector: TypeAlias = Float[ArrayLike, " d"]
 VectorLike: TypeAlias = Float[ArrayLike, " d"]
 Matrix: TypeAlias = Float[Array, "n d"]
 BoolVector: TypeAlias = Bool[Array, " d"]

@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+from jaxtyping import ArrayLike, Float
 
 from .._misc import as_float_array
 from .._types import PyTree, Scalar, Vector
@@ -13,6 +14,9 @@ from ..potentials import AbstractPotential
 from ..problems import AbstractProblem
 from ..reparam import AbstractReparam
 from ._base import AbstractFlow
+
+
+Multipliers = Float[ArrayLike, " n"]
 
 
 def _check_dim(problem, n: int, name: str) -> None:
@@ -62,7 +66,7 @@ class MirrorFlow(AbstractFlow):
     def to_primal(self, y: Vector) -> Vector:
         return self.potential.grad_conjugate(y)
 
-    def initial_state(self, x0: Vector) -> Vector:
+    def initial_state(self, x0: ArrayLike) -> Vector:
         """$z_0 = \\nabla R(x_0)$ (checks that `x0` is in the potential's domain)."""
         x0 = as_float_array(x0, "x0", ndim=1)
         _check_dim(self.problem, x0.shape[0], "x0")
@@ -97,7 +101,7 @@ class RiemannianFlow(AbstractFlow):
     def to_primal(self, y: Vector) -> Vector:
         return y
 
-    def initial_state(self, x0: Vector) -> Vector:
+    def initial_state(self, x0: ArrayLike) -> Vector:
         """`x0` itself (checked against the metric's domain)."""
         x0 = as_float_array(x0, "x0", ndim=1)
         _check_dim(self.problem, x0.shape[0], "x0")
@@ -137,23 +141,23 @@ class ReducedMirrorFlow(AbstractFlow):
         _check_dim(problem, z0.shape[0], "z0")
         self.problem, self.potential, self.z0 = problem, potential, z0
 
-    def dual(self, y: Vector) -> Vector:
+    def dual(self, y: Multipliers) -> Vector:
         """$z = z_0 - A^\\top\\lambda$."""
         return self.z0 - self.problem.A.T @ y
 
-    def vector_field(self, t: Scalar, y: Vector, args: PyTree) -> Vector:
+    def vector_field(self, t: Scalar, y: Multipliers, args: PyTree) -> Multipliers:
         x = self.potential.grad_conjugate(self.dual(y))
         return self.problem.outer_grad(self.problem.A @ x)
 
-    def to_primal(self, y: Vector) -> Vector:
+    def to_primal(self, y: Multipliers) -> Vector:
         return self.potential.grad_conjugate(self.dual(y))
 
-    def jacobian(self, t: Scalar, y: Vector, args: PyTree) -> jax.Array:
+    def jacobian(self, t: Scalar, y: Multipliers, args: PyTree) -> jax.Array:
         h = self.potential.conjugate_hessian_diag(self.dual(y))
         A = self.problem.A
         return -self.problem.scale * (A * h[None, :]) @ A.T
 
-    def initial_state(self) -> Vector:
+    def initial_state(self) -> Multipliers:
         """$\\lambda(0) = 0$."""
         return jnp.zeros(self.problem.n, dtype=self.z0.dtype)
 
@@ -165,9 +169,9 @@ class FlowPaths(eqx.Module):
     """
 
     parameter: tuple[ReparamGradientFlow, PyTree]
-    dual: tuple[MirrorFlow, Vector]
-    primal: tuple[RiemannianFlow, Vector]
-    reduced: tuple[ReducedMirrorFlow, Vector]
+    dual: tuple[MirrorFlow, PyTree]
+    primal: tuple[RiemannianFlow, PyTree]
+    reduced: tuple[ReducedMirrorFlow, PyTree]
 
 
 def flow_paths(problem, reparam: AbstractReparam, params0: PyTree) -> FlowPaths:

@@ -1,5 +1,7 @@
 """The potential induced by a depth-D diagonal network, known through its conjugate."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -13,6 +15,57 @@ from ._base import AbstractPotential
 
 _BISECTION_STEPS = 80
 _NEWTON_STEPS = 3
+
+
+def _conj_grad(depth, gu, gv, z):
+    kappa = depth * (depth - 2)
+    q = depth / (depth - 2)
+    return (gu - kappa * z) ** (-q) - (gv + kappa * z) ** (-q)
+
+
+def _conj_hess(depth, gu, gv, z):
+    kappa = depth * (depth - 2)
+    r = (2.0 * depth - 2.0) / (depth - 2)
+    return (
+        depth
+        * kappa
+        / (depth - 2)
+        * ((gu - kappa * z) ** (-r) + (gv + kappa * z) ** (-r))
+    )
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _solve_mirror_map(depth, gu, gv, x):
+    """Bisection on the bracket (-gv/kappa, gu/kappa), then guarded Newton steps."""
+    kappa = depth * (depth - 2)
+    lo, hi = -gv / kappa, gu / kappa
+
+    def bisect(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        above = _conj_grad(depth, gu, gv, mid) > x
+        return jnp.where(above, lo, mid), jnp.where(above, mid, hi)
+
+    lo, hi = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (lo, hi))
+    z = 0.5 * (lo + hi)
+    for _ in range(_NEWTON_STEPS):
+        z_new = z - (_conj_grad(depth, gu, gv, z) - x) / _conj_hess(depth, gu, gv, z)
+        z = jnp.where((z_new >= lo) & (z_new <= hi), z_new, z)
+    return z
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _mirror_map(depth, gu, gv, x):
+    return _solve_mirror_map(depth, gu, gv, x)
+
+
+@_mirror_map.defjvp
+def _mirror_map_jvp(depth, primals, tangents):
+    gu, gv, x = primals
+    dgu, dgv, dx = tangents
+    z = _mirror_map(depth, gu, gv, x)
+    _, dgrad = jax.jvp(lambda a, b: _conj_grad(depth, a, b, z), (gu, gv), (dgu, dgv))
+    return z, (dx - dgrad) / _conj_hess(depth, gu, gv, z)
 
 
 class DeepDiagonalPotential(AbstractPotential):
@@ -109,25 +162,13 @@ class DeepDiagonalPotential(AbstractPotential):
         return jnp.where(ok, scale * (bu ** (-r) + bv ** (-r)), jnp.nan)
 
     def grad(self, x: Vector) -> Vector:
-        # Solve grad_conjugate(z) = x on (-gamma_v/kappa, gamma_u/kappa): bisection to
-        # bracket the root tightly, then Newton steps kept inside the bracket.
+        # The inverse of the monotone grad R*, solved numerically; derivatives come
+        # from the implicit function theorem (dz = (dx - dG/dgamma dgamma) / G'(z)),
+        # not from differentiating the iterations.
         x = jnp.asarray(x)
-        lo = jnp.broadcast_to(-self.gamma_v / self.kappa, x.shape)
-        hi = jnp.broadcast_to(self.gamma_u / self.kappa, x.shape)
-
-        def bisect(_, bracket):
-            lo, hi = bracket
-            mid = 0.5 * (lo + hi)
-            above = self.grad_conjugate(mid) > x
-            return jnp.where(above, lo, mid), jnp.where(above, mid, hi)
-
-        lo, hi = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (lo, hi))
-        z = 0.5 * (lo + hi)
-        for _ in range(_NEWTON_STEPS):
-            step = (self.grad_conjugate(z) - x) / self.conjugate_hessian_diag(z)
-            z_new = z - step
-            z = jnp.where((z_new > lo) & (z_new < hi), z_new, z)
-        return z
+        gu = jnp.broadcast_to(self.gamma_u, x.shape)
+        gv = jnp.broadcast_to(self.gamma_v, x.shape)
+        return _mirror_map(self.depth, gu, gv, x)
 
     def value(self, x: Vector) -> Scalar:
         z = self.grad(x)

@@ -67,22 +67,25 @@ def _newton(potential, z0, A, b, nu, tol, max_iter):
         except np.linalg.LinAlgError:
             step = -np.linalg.lstsq(H, g, rcond=None)[0]
         slope = float(g @ step)
+        # Near the optimum the predicted decrease of phi drowns in the round-off of
+        # phi's large terms; there the merit function is the gradient norm instead
+        # (Newton shrinks it quadratically).
+        use_phi = -slope > 1e-12 * (1.0 + abs(phi))
         t, accepted = 1.0, False
         for _ in range(60):
             trial = nu + t * step
             phi_t = float(_dual_objective(potential, z0, A, b, trial))
-            if math.isfinite(phi_t) and phi_t <= phi + 1e-4 * t * slope:
-                accepted = True
+            if math.isfinite(phi_t):
+                if use_phi:
+                    accepted = phi_t <= phi + 1e-4 * t * slope
+                else:
+                    g_t = np.asarray(_dual_derivatives(potential, z0, A, b, trial)[1])
+                    accepted = np.linalg.norm(g_t) <= (1.0 - 1e-4 * t) * gnorm
+            if accepted:
                 break
             t *= 0.5
         if not accepted:
-            # Near the optimum phi's decrease drowns in round-off of its large
-            # terms; accept the full step if it still shrinks the gradient.
-            trial = nu + step
-            phi_t = float(_dual_objective(potential, z0, A, b, trial))
-            g_t = np.asarray(_dual_derivatives(potential, z0, A, b, trial)[1])
-            if not (math.isfinite(phi_t) and np.linalg.norm(g_t) < gnorm):
-                return nu, it
+            return nu, it
         nu, phi = trial, phi_t
     return nu, max_iter
 

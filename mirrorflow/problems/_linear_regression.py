@@ -36,9 +36,9 @@ class LinearRegression(AbstractProblem):
 
     def __init__(
         self,
-        A: Float[ArrayLike, "n d"],
-        b: Float[ArrayLike, " n"],
-        x_star: Float[ArrayLike, " d"] | None = None,
+        A: ArrayLike,
+        b: ArrayLike,
+        x_star: ArrayLike | None = None,
         *,
         mean: bool = False,
     ):

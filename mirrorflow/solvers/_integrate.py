@@ -57,7 +57,7 @@ def log_times(t_first: float, t_last: float, num: int = 100) -> jax.Array:
     return jnp.asarray(ts)
 
 
-def _check_times(t0, t1, ts):
+def _check_span(t0, t1):
     if not (math.isfinite(t0) and math.isfinite(t1)):
         raise ValueError(f"integrate: `t0` and `t1` must be finite, got {t0}, {t1}.")
     if not t1 > t0:
@@ -65,6 +65,9 @@ def _check_times(t0, t1, ts):
             f"integrate: need t1 > t0, got t0={t0}, t1={t1}; backward integration "
             "is not supported for training flows (swap the times or negate the flow)."
         )
+
+
+def _check_times(t0, t1, ts):
     ts_np = np.asarray(ts, dtype=float)
     if ts_np.ndim != 1 or ts_np.size == 0:
         raise ValueError(
@@ -158,6 +161,7 @@ def integrate(
         RuntimeError: the solver failed or ran out of `max_steps` (with `throw`).
     """
     t0, t1 = float(t0), float(t1)
+    _check_span(t0, t1)
     if ts is None:
         ts = log_times(max(t0, 1e-3 * t1) if t0 > 0 else 1e-3 * t1, t1, 100)
         if t0 > 0 and float(ts[0]) < t0:

@@ -1,0 +1,141 @@
+"""The claims registry and `mirrorflow verify`."""
+
+import json
+import math
+
+import pytest
+
+import mirrorflow as mf
+from mirrorflow.cli import main
+
+
+# The `core.` claims of core_and_mask.md §4 (the spec's table, transcribed).
+SPEC_CORE_IDS = {
+    "core.min_l2",
+    "core.reparam_equals_mirror",
+    "core.conserved_quantity",
+    "core.hypentropy_limit",
+    "core.unbalanced_init",
+    "core.entropy_limit",
+    "core.alpha_to_zero_l1",
+    "core.alpha_to_inf_l2",
+    "core.depth_D",
+    "core.time_scaling",
+    "core.gd_matches_flow",
+}
+
+
+def test_every_core_claim_of_the_spec_is_registered():
+    registered = {c.id for c in mf.REGISTRY.values() if c.paper == "core"}
+    assert registered == SPEC_CORE_IDS
+    for c in mf.REGISTRY.values():
+        assert c.statement and c.reference and c.tolerance_origin
+
+
+def test_check_semantics():
+    # A NaN error never passes; error == tolerance passes.
+    assert not mf.Check("x", 0.0, float("nan"), float("nan"), 1.0).passed
+    assert mf.Check("x", 0.0, 1.0, 1.0, 1.0).passed
+    assert not mf.Check("x", 0.0, 2.0, 2.0, 1.0).passed
+    assert mf.Check("x", 0.0, 0.0, math.inf, 1.0).ratio == math.inf
+
+
+@pytest.fixture
+def temporary_claims():
+    """Claims registered only in this test: one passing, one failing, one raising."""
+
+    def passing():
+        return [mf.Check("exact", 1.0, 1.0, 0.0, 1e-12)]
+
+    def failing():
+        # Measured value deliberately outside its tolerance.
+        return [mf.Check("off", 1.0, 1.5, 0.5, 1e-3)]
+
+    def raising():
+        raise RuntimeError("boom")
+
+    ids = []
+    for name, fn in (("passing", passing), ("failing", failing), ("raising", raising)):
+        cid = f"testonly.{name}"
+        mf.register(
+            mf.Claim(cid, "testonly", f"a {name} claim", "none", "test", fn),
+            replace=True,
+        )
+        ids.append(cid)
+    yield
+    for cid in ids:
+        mf.claims.unregister(cid)
+
+
+def test_verify_exit_codes(temporary_claims, capsys, tmp_path):
+    assert main(["verify", "--claim", "testonly.passing", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "testonly.passing" in out and "PASS" in out and "1/1 claims passed" in out
+    assert main(["verify", "--claim", "testonly.failing", "--quiet"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+    assert main(["verify", "--claim", "testonly.raising", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR" in out and "boom" in out
+    assert main(["verify", "--paper", "testonly", "--quiet"]) == 1
+
+
+def test_verify_unknown_claim_exits_2_and_names_known_ids(capsys):
+    assert main(["verify", "--claim", "core.DOES_NOT_EXIST"]) == 2
+    err = capsys.readouterr().err
+    assert "core.DOES_NOT_EXIST" in err and "core.min_l2" in err
+    assert main(["verify", "--paper", "nosuchpaper"]) == 2
+    assert "known papers: " in capsys.readouterr().err
+
+
+def test_verify_exports_json_and_markdown(temporary_claims, tmp_path, capsys):
+    js, md = tmp_path / "v.json", tmp_path / "v.md"
+    code = main(
+        [
+            "verify",
+            "--paper",
+            "testonly",
+            "--json",
+            str(js),
+            "--markdown",
+            str(md),
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    data = json.loads(js.read_text())
+    by_id = {c["id"]: c for c in data["claims"]}
+    assert by_id["testonly.passing"]["passed"] is True
+    assert by_id["testonly.failing"]["checks"][0]["error"] == 0.5
+    assert "| testonly.failing |" in md.read_text()
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "verify",
+                "--claim",
+                "testonly.passing",
+                "--json",
+                str(tmp_path / "no" / "x.json"),
+                "--quiet",
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_a_real_claim_passes(capsys):
+    # core.alpha_to_inf_l2 is cheap (dual Newton only): run it through the CLI.
+    assert main(["verify", "--claim", "core.alpha_to_inf_l2", "--quiet"]) == 0
+
+
+def test_list_shows_the_claims(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for cid in SPEC_CORE_IDS:
+        assert cid in out
+
+
+def test_register_rejects_bad_ids():
+    with pytest.raises(ValueError, match="must look like"):
+        mf.register(mf.Claim("nodot", "core", "s", "r", "t", lambda: []))
+    with pytest.raises(ValueError, match="already registered"):
+        mf.register(mf.REGISTRY["core.min_l2"])
