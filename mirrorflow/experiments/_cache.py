@@ -1,0 +1,324 @@
+"""A content-addressed cache of experiment results (`.npz` + JSON, atomic writes).
+
+Key: sha256 of the experiment's name, its config (seed included), the `quick` flag
+and the code version (the experiment module's source, every source file of the
+`mirrorflow` package and the versions of the numeric libraries). An entry is two
+files in `<cache dir>/<experiment>/`:
+
+- `<key>-<sha16>.npz`: the arrays (`allow_pickle=False`), named after the first 16
+  hex digits of its own sha256, so concurrent writers of one result never write
+  different bytes under one name;
+- `<key>.json`: metadata, the npz file name and its full sha256. It is written
+  last and is the commit point: an entry exists once its JSON does.
+
+Every file is written to a uniquely named temporary file in the same folder and
+moved into place with `os.replace` (atomic on POSIX), so a killed or concurrent
+writer leaves either the old entry, the new entry, or a stray temporary file.
+A JSON that does not parse, a missing npz or a checksum mismatch is reported as
+corrupt, and the caller recomputes.
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+
+FORMAT = 1
+NUMERIC_PACKAGES = (
+    "jax",
+    "jaxlib",
+    "diffrax",
+    "equinox",
+    "lineax",
+    "optax",
+    "numpy",
+    "scipy",
+)
+_STALE_TMP_S = 3600.0
+_ORPHAN_S = 60.0
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _package_source_digest() -> str:
+    """sha256 over every `.py` file of the installed `mirrorflow` package.
+
+    Recomputed on every call (a few ms), so a long-lived process sees edits.
+    """
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def code_version(source_path: str | Path | None) -> str:
+    """The code version of one experiment: its module, the package, the libraries."""
+    h = hashlib.sha256()
+    h.update(b"mirrorflow:" + _package_source_digest().encode())
+    if source_path is not None:
+        h.update(b"\0experiment:" + Path(source_path).read_bytes())
+    versions = {p: _package_version(p) for p in NUMERIC_PACKAGES}
+    h.update(b"\0versions:" + json.dumps(versions, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def config_dict(config) -> dict:
+    """A frozen dataclass config as plain JSON-able data."""
+    return json.loads(json.dumps(dataclasses.asdict(config), sort_keys=True))
+
+
+def cache_key(name: str, config, quick: bool, version: str) -> str:
+    """sha256 of (experiment name, config, quick flag, code version)."""
+    payload = {
+        "experiment": name,
+        "config": config_dict(config),
+        "quick": bool(quick),
+        "code_version": version,
+        "format": FORMAT,
+    }
+    text = json.dumps(payload, sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- results: dicts of numpy arrays and scalars ----------------------------------
+
+_SCALARS = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def normalize_result(result, name: str = "experiment") -> dict:
+    """Check and convert `run`'s output: numpy arrays (jax arrays are converted) and
+    Python/numpy scalars of type int, float, bool or str.
+
+    Raises:
+        TypeError: not a dict with str keys, or a value of another type (objects,
+            lists, nested dicts), which `.npz` without pickle cannot hold.
+    """
+    if not isinstance(result, dict):
+        raise TypeError(
+            f"{name}: `run` must return a dict of arrays and scalars, got "
+            f"{type(result).__name__}."
+        )
+    out = {}
+    for key, value in result.items():
+        if not (isinstance(key, str) and key.isidentifier()):
+            raise TypeError(f"{name}: result key {key!r} must be an identifier str.")
+        if isinstance(value, bool | np.bool_):
+            out[key] = bool(value)
+        elif isinstance(value, int | np.integer):
+            out[key] = int(value)
+        elif isinstance(value, float | np.floating):
+            out[key] = float(value)
+        elif isinstance(value, str):
+            out[key] = value
+        elif hasattr(value, "__array__") and not isinstance(value, list | tuple):
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "biufU":
+                raise TypeError(
+                    f"{name}: result {key!r} has dtype {arr.dtype}; only bool, int, "
+                    "float and str arrays can be cached without pickle."
+                )
+            out[key] = arr
+        else:
+            raise TypeError(
+                f"{name}: result {key!r} is a {type(value).__name__}; return numpy "
+                "arrays or int/float/bool/str scalars (use np.asarray for lists)."
+            )
+    return out
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """A deterministic `.npz` (fixed zip timestamps, sorted members)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, arrays[key], allow_pickle=False)
+    return buf.getvalue()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to a unique temporary file beside `path`, then `os.replace`.
+
+    The file gets the permissions of a plainly created one (mkstemp's are 0600).
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        os.fchmod(fd, _MODE)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+@dataclasses.dataclass(frozen=True)
+class Lookup:
+    """The outcome of `ResultCache.load`.
+
+    `status` is `"hit"` (then `result` and `meta` are set), `"miss"` or
+    `"corrupt"` (then `reason` says why).
+    """
+
+    status: str
+    result: dict | None = None
+    meta: dict | None = None
+    reason: str = ""
+
+
+class ResultCache:
+    """Experiment results on disk, keyed by `cache_key`.
+
+    Args:
+        root: the cache folder (created on first write).
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _dir(self, name: str) -> Path:
+        return self.root / name
+
+    def json_path(self, name: str, key: str) -> Path:
+        return self._dir(name) / f"{key}.json"
+
+    def load(self, name: str, key: str) -> Lookup:
+        """Read one entry and verify it (checksum, members, scalar types)."""
+        jpath = self.json_path(name, key)
+        try:
+            text = jpath.read_text()
+        except FileNotFoundError:
+            return Lookup("miss")
+        except OSError as err:
+            return Lookup("corrupt", reason=f"cannot read {jpath.name}: {err}")
+        try:
+            meta = json.loads(text)
+            npz_name, digest = meta["npz"], meta["sha256"]
+            arrays, scalars = list(meta["arrays"]), dict(meta["scalars"])
+            if meta.get("key") != key or meta.get("format") != FORMAT:
+                return Lookup("corrupt", reason="metadata names another key/format")
+        except (ValueError, KeyError, TypeError) as err:
+            return Lookup("corrupt", reason=f"{jpath.name} is not valid: {err}")
+        npath = self._dir(name) / str(npz_name)
+        try:
+            data = npath.read_bytes()
+        except OSError:
+            return Lookup("corrupt", reason=f"{npz_name} is missing")
+        if hashlib.sha256(data).hexdigest() != digest:
+            return Lookup("corrupt", reason=f"checksum mismatch in {npz_name}")
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                loaded = {k: npz[k] for k in npz.files}
+        except Exception as err:  # noqa: BLE001 -- any unreadable file is corrupt
+            return Lookup("corrupt", reason=f"cannot read {npz_name}: {err}")
+        if sorted(loaded) != sorted(arrays + list(scalars)):
+            return Lookup("corrupt", reason=f"{npz_name} has other members")
+        result = {}
+        for k, v in loaded.items():
+            if k in scalars:
+                kind = _SCALARS.get(scalars[k])
+                if kind is None or v.ndim != 0:
+                    return Lookup("corrupt", reason=f"bad scalar {k!r}")
+                result[k] = kind(v.item())
+            else:
+                result[k] = v
+        return Lookup("hit", result=result, meta=meta)
+
+    def store(self, name: str, key: str, result: dict, info: dict) -> dict:
+        """Write one entry atomically; `info` (config, wall time, ...) goes into
+        the metadata. Returns the metadata written."""
+        folder = self._dir(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._sweep(folder, key)
+        arrays, scalars = {}, {}
+        for k, v in result.items():
+            if isinstance(v, np.ndarray):
+                arrays[k] = v
+            else:
+                scalars[k] = type(v).__name__
+                arrays[k] = np.asarray(v)
+        data = _npz_bytes(arrays)
+        digest = hashlib.sha256(data).hexdigest()
+        npz_name = f"{key}-{digest[:16]}.npz"
+        _atomic_write(folder / npz_name, data)
+        meta = {
+            "format": FORMAT,
+            "experiment": name,
+            "key": key,
+            "created": datetime.datetime.now(datetime.UTC).isoformat(
+                timespec="seconds"
+            ),
+            **info,
+            "npz": npz_name,
+            "sha256": digest,
+            "arrays": sorted(k for k in result if k not in scalars),
+            "scalars": scalars,
+        }
+        text = json.dumps(meta, indent=1, sort_keys=True)
+        _atomic_write(self.json_path(name, key), text.encode())
+        return meta
+
+    def _sweep(self, folder: Path, key: str) -> None:
+        """Remove stale temporary files and unreferenced npz files of `key`.
+
+        Only files older than a grace period go, so a concurrent writer's file
+        that is about to be committed is never removed.
+        """
+        now = time.time()
+        referenced = None
+        try:
+            referenced = json.loads(self.json_path(folder.name, key).read_text())["npz"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        for path in folder.iterdir():
+            try:
+                age = now - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            stale_tmp = path.name.startswith(".tmp-") and age > _STALE_TMP_S
+            orphan = (
+                path.name.startswith(key + "-")
+                and path.suffix == ".npz"
+                and path.name != referenced
+                and age > _ORPHAN_S
+            )
+            if stale_tmp or orphan:
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    pass
