@@ -1,6 +1,10 @@
 """Checkable claims of the papers, and the verification report."""
 
-from . import _core as _core  # noqa: F401 -- registers the core claims
+from . import (
+    _core as _core,  # noqa: F401 -- registers the core claims
+    _mask as _mask,  # noqa: F401 -- registers the mask claims
+    _mirror2 as _mirror2,  # noqa: F401 -- registers the mirror2 claims
+)
 from ._registry import (
     REGISTRY as REGISTRY,
     Check as Check,

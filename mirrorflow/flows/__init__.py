@@ -9,3 +9,14 @@ from ._flows import (
     RiemannianFlow as RiemannianFlow,
     flow_paths as flow_paths,
 )
+from ._time_dependent import (
+    CommutingQuadratic as CommutingQuadratic,
+    RegularizedFlowPaths as RegularizedFlowPaths,
+    RegularizedGradientFlow as RegularizedGradientFlow,
+    TimeDependentMirrorFlow as TimeDependentMirrorFlow,
+    TimeDependentReducedFlow as TimeDependentReducedFlow,
+    integrate_piecewise as integrate_piecewise,
+    regularized_flow_paths as regularized_flow_paths,
+    weight_decay_penalty as weight_decay_penalty,
+    weight_decay_potential as weight_decay_potential,
+)

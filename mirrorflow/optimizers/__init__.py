@@ -1,3 +1,17 @@
 """Discrete optimizers (optax transformations) and the `optimize` loop."""
 
 from ._optimize import OptimizeResult as OptimizeResult, optimize as optimize
+from ._pilot import (
+    HadamardReparamState as HadamardReparamState,
+    hadamard_reparam as hadamard_reparam,
+    pilot as pilot,
+    pilot_init as pilot_init,
+)
+from ._weight_decay import (
+    MaskWeight as MaskWeight,
+    PilotWeightDecayState as PilotWeightDecayState,
+    ScheduledWeightDecayState as ScheduledWeightDecayState,
+    factors_mask as factors_mask,
+    pilot_weight_decay as pilot_weight_decay,
+    scheduled_weight_decay as scheduled_weight_decay,
+)

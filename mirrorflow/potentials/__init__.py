@@ -7,3 +7,10 @@ from ._separable import (
     NegEntropy as NegEntropy,
     SquaredNorm as SquaredNorm,
 )
+from ._time_dependent import (
+    AbstractSeparableTimeDependentPotential as AbstractSeparableTimeDependentPotential,
+    AbstractTimeDependentPotential as AbstractTimeDependentPotential,
+    CommutingQuadraticPotential as CommutingQuadraticPotential,
+    TimeDependentDeepDiagonal as TimeDependentDeepDiagonal,
+    TimeDependentHypentropy as TimeDependentHypentropy,
+)
