@@ -6,7 +6,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 
 from .._misc import as_float_array
 from ..potentials import AbstractPotential
@@ -47,15 +46,14 @@ def _dual_gradient(potential, z0, A, b, nu):
 
 
 @jax.jit
-def _dual_hessian_diag(potential, z0, A, nu):
-    return potential.conjugate_hessian_diag(z0 + A.T @ nu)
+def _newton_direction(potential, z0, A, g, nu):
+    r"""Solve $(A\,\mathrm{diag}(\nabla^2R^*(z))A^\top)p = -g$ by Cholesky.
 
-
-def _dual_hessian(potential, z0, A, A_np, nu):
-    r"""$A\,\mathrm{diag}(\nabla^2R^*(z))A^\top$; the O(n^2 d) product in numpy's
-    BLAS (multithreaded; faster than XLA's CPU dot for this shape)."""
-    h = np.asarray(_dual_hessian_diag(potential, z0, A, nu))
-    return (A_np * h[None, :]) @ A_np.T
+    One compiled call per Newton step (it runs on whatever device JAX uses).
+    """
+    h = potential.conjugate_hessian_diag(z0 + A.T @ nu)
+    H = (A * h[None, :]) @ A.T
+    return -jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(H), g), H
 
 
 def _newton(potential, z0, A, b, nu, tol, max_iter):
@@ -64,7 +62,6 @@ def _newton(potential, z0, A, b, nu, tol, max_iter):
     Returns `(nu, iterations, converged)`.
     """
     stop = tol * max(1.0, float(np.linalg.norm(np.asarray(b))))
-    A_np = np.asarray(A)
     phi = float(_dual_objective(potential, z0, A, b, nu))
     if not math.isfinite(phi):
         raise ValueError(
@@ -76,11 +73,10 @@ def _newton(potential, z0, A, b, nu, tol, max_iter):
     for it in range(max_iter):
         if gnorm <= stop:
             return nu, it, True
-        H = _dual_hessian(potential, z0, A, A_np, nu)
-        try:
-            step = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), g)
-        except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(H, g, rcond=None)[0]
+        step, H = _newton_direction(potential, z0, A, jnp.asarray(g), nu)
+        step = np.asarray(step)
+        if not np.all(np.isfinite(step)):  # Hessian numerically singular
+            step = -np.linalg.lstsq(np.asarray(H), g, rcond=None)[0]
         slope = float(g @ step)
         # Near the optimum the predicted decrease of phi drowns in the round-off of
         # phi's large terms; there the merit function is the gradient norm instead
