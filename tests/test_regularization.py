@@ -116,7 +116,7 @@ def test_callable_schedule_has_no_closed_form_dose():
     s = CallableSchedule(_smooth, total_dose=None, breakpoints=(1.0,))
     assert not s.closed_form_dose and s.breakpoints == (1.0,)
     assert float(s.strength(0.0)) == pytest.approx(0.3, rel=1e-15)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(ValueError, match="no closed-form dose"):
         s.dose(1.0)
     with pytest.raises(ValueError, match="total dose is unknown"):
         _ = s.total_dose

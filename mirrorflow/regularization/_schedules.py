@@ -379,9 +379,9 @@ class CallableSchedule(AbstractSchedule):
         return jnp.asarray(self.fn(self._t(t)), dtype=default_float())
 
     def dose(self, t: ScalarLike) -> Scalar:
-        raise NotImplementedError(
-            "CallableSchedule has no closed-form dose; the flows integrate it as an "
-            "extra ODE state."
+        raise ValueError(
+            "CallableSchedule.dose: this schedule has no closed-form dose; the flows "
+            "integrate it as an extra ODE state (check `closed_form_dose` first)."
         )
 
     @property
