@@ -78,6 +78,7 @@ def test_conserved_quantity_along_the_flow(name, reparam, params0):
     )
 
 
+@pytest.mark.slow  # ~10 s; `verify` checks the same identity (core.time_scaling)
 def test_time_factors_relate_gf_to_unit_coefficient_potentials():
     # Oracle: a second ODE. x_GF(t) = x_Q(time_factor * t) for Q the unit-coefficient
     # hypentropy (core_and_mask.md §1.4-1.5); Tsit5 at rtol 1e-11 -> 1e-8.

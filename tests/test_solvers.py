@@ -16,6 +16,7 @@ def small():
     return prob, flow, flow.initial_state()
 
 
+@pytest.mark.slow  # ~8 s; test_flows checks diffrax against scipy LSODA by default
 def test_scipy_methods_agree_with_diffrax(small):
     # Oracle: solve_ivp (independent code) at rtol 1e-12; both global errors are
     # within ~1e3 x local rtol -> 1e-8 relative on an O(1) solution.
