@@ -384,12 +384,9 @@ def regularized_flow_paths(
 
 
 def _default_ts(t0, t1):
-    from ..solvers import log_times
+    from ..solvers._integrate import default_save_times
 
-    ts = log_times(max(t0, 1e-3 * t1) if t0 > 0 else 1e-3 * t1, t1, 100)
-    if t0 > 0 and float(ts[0]) < t0:
-        ts = jnp.linspace(t0, t1, 100)
-    return ts
+    return default_save_times(t0, t1)
 
 
 def integrate_piecewise(

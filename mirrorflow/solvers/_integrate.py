@@ -57,6 +57,18 @@ def log_times(t_first: float, t_last: float, num: int = 100) -> jax.Array:
     return jnp.asarray(ts)
 
 
+def default_save_times(t0: float, t1: float) -> jax.Array:
+    """The save grid `integrate` uses when `ts` is not given.
+
+    100 log-spaced times from `1e-3 * t1` (or `t0` if later) to `t1`; 100 linear
+    times when that would start before `t0`.
+    """
+    ts = log_times(max(t0, 1e-3 * t1) if t0 > 0 else 1e-3 * t1, t1, 100)
+    if t0 > 0 and float(ts[0]) < t0:
+        ts = jnp.linspace(t0, t1, 100)
+    return ts
+
+
 def _check_span(t0, t1):
     if not (math.isfinite(t0) and math.isfinite(t1)):
         raise ValueError(f"integrate: `t0` and `t1` must be finite, got {t0}, {t1}.")
@@ -163,9 +175,7 @@ def integrate(
     t0, t1 = float(t0), float(t1)
     _check_span(t0, t1)
     if ts is None:
-        ts = log_times(max(t0, 1e-3 * t1) if t0 > 0 else 1e-3 * t1, t1, 100)
-        if t0 > 0 and float(ts[0]) < t0:
-            ts = jnp.linspace(t0, t1, 100)
+        ts = default_save_times(t0, t1)
     _check_times(t0, t1, ts)
     if not (isinstance(max_steps, int) and max_steps > 0):
         raise ValueError(
