@@ -9,6 +9,7 @@ from ._flows import (
     RiemannianFlow as RiemannianFlow,
     flow_paths as flow_paths,
 )
+from ._ham import HamFlow as HamFlow
 from ._time_dependent import (
     CommutingQuadratic as CommutingQuadratic,
     RegularizedFlowPaths as RegularizedFlowPaths,

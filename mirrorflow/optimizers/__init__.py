@@ -1,5 +1,10 @@
 """Discrete optimizers (optax transformations) and the `optimize` loop."""
 
+from ._ham import (
+    HamScheduleState as HamScheduleState,
+    ham as ham,
+    hyperbolic_step as hyperbolic_step,
+)
 from ._optimize import OptimizeResult as OptimizeResult, optimize as optimize
 from ._pilot import (
     HadamardReparamState as HadamardReparamState,

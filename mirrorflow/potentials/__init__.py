@@ -2,6 +2,7 @@
 
 from ._base import AbstractPotential as AbstractPotential
 from ._deep_diagonal import DeepDiagonalPotential as DeepDiagonalPotential
+from ._ham import HamPotential as HamPotential
 from ._separable import (
     Hypentropy as Hypentropy,
     NegEntropy as NegEntropy,
