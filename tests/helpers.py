@@ -44,6 +44,8 @@ def potentials_under_test(d: int = 6):
             mf.Hypentropy(scale=jnp.asarray(rng.uniform(0.01, 2, d)), coef=0.5),
             real,
         ),
+        ("HamPotential(alpha=0.5)", mf.HamPotential(0.5), real),
+        ("HamPotential(alpha=50)", mf.HamPotential(50.0), real),
         ("DeepDiagonal(3)", mf.DeepDiagonalPotential(3, 0.5), real),
         (
             "DeepDiagonal(4, u0!=v0)",

@@ -2,6 +2,7 @@
 
 from . import (
     _core as _core,  # noqa: F401 -- registers the core claims
+    _ham as _ham,  # noqa: F401 -- registers the HAM claims
     _mask as _mask,  # noqa: F401 -- registers the mask claims
     _mirror2 as _mirror2,  # noqa: F401 -- registers the mirror2 claims
 )

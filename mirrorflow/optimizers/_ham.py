@@ -16,7 +16,7 @@ gradient norm to 20 *after* the update, which has no effect on the step: left ou
 
 import math
 from collections.abc import Callable
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -83,7 +83,7 @@ def ham(
     exponent_clip: float | None = None,
     min_ndim: int = 0,
     max_param_norm: float | None = None,
-    nan_policy: Literal["raise", "revert", "ignore"] = "raise",
+    nan_policy: str = "raise",
 ) -> optax.GradientTransformation:
     r"""GD+HAM, or any base optimizer + HAM, as one optax `GradientTransformation`.
 

@@ -300,14 +300,16 @@ def _scipy_integrate(flow, y0, t0, t1, ts, ref: ScipyReference, stop_loss, args,
     if out.status == -1 and throw:
         raise RuntimeError(f"integrate: scipy {ref.method} failed: {out.message}")
     event = out.status == 1
-    ts_out, ys_flat = out.t, out.y.T
+    # solve_ivp returns an empty list for `y` when an event precedes every t_eval.
+    ts_out = np.asarray(out.t, dtype=float)
+    ys_flat = np.asarray(out.y, dtype=float).reshape(flat0.size, -1).T
     if event:
         y_final_flat = out.y_events[0][0]
     else:
         y_final_flat = ys_flat[-1]
         if extra:
             ts_out, ys_flat = ts_out[:-1], ys_flat[:-1]
-    ys = jax.vmap(unravel)(jnp.asarray(ys_flat.reshape(len(ts_out), -1)))
+    ys = jax.vmap(unravel)(jnp.asarray(ys_flat))
     y_final = unravel(jnp.asarray(y_final_flat))
     return Solution(
         ts=jnp.asarray(ts_out),
