@@ -625,3 +625,47 @@ def test_a_derivation_runs_as_a_standalone_script(standalone_script):
     out, err = standalone_script.communicate(timeout=300)
     assert standalone_script.returncode == 0, err
     assert len(LATEX_LINE.findall(out)) >= 3
+
+
+# ------------------------------------------------------------------ 07: HAM
+
+
+def test_07_potential_conjugate_penalty_match_package():
+    ns, _ = run_as_main("07_ham_hyperbolic_step")
+    pot, pen = ns["potential"](), ns["penalty"]()
+    alpha, x, z = ns["alpha"], ns["x"], ns["z"]
+    rng = np.random.default_rng(7)
+    for a in (0.3, 5.0, 200.0):
+        xs = rng.uniform(1e-3, 3.0, 8)
+        package = mf.HamPotential(a)
+        for expr, fn, odd in (
+            (pot["potential"], package.value, False),
+            (pot["mirror_map"], package.grad, True),
+            (pen["h"], package.penalty, False),
+        ):
+            want = mp_eval(expr.subs(alpha, a), (x,), xs)
+            # derived on x > 0; the package's |x| forms are even (the map is odd)
+            for sign in (1.0, -1.0):
+                got = per_point(fn, sign * xs) * (sign if odd else 1.0)
+                check(got, want, rtol=1e-12, label="07 potential")
+        zs = rng.uniform(1e-3, 3.0 / a, 8)
+        want = mp_eval(pot["conjugate"].subs(alpha, a), (z,), zs)
+        check(per_point(package.conjugate, zs), want, rtol=1e-12, label="07 conj")
+
+
+def test_07_time_to_accuracy_matches_quadrature_and_the_claim_numbers():
+    from mirrorflow.claims._ham import _time_to_eps
+
+    ns, _ = run_as_main("07_ham_hyperbolic_step")
+    T = ns["ham_time_as_derived"]()
+    alpha, eps, x0 = ns["alpha"], ns["eps"], ns["s"]
+    for a in (1, 5, 200):
+        expr = T.subs({eps: sp.Rational(1, 1000), x0: -sp.Rational(1, 2)})
+        value = float(sp.limit(expr, alpha, a) if a == 1 else expr.subs(alpha, a))
+        quad = _time_to_eps(lambda t, a=a: 1 + a * abs(t), -0.5, 1.0, 1e-3)
+        assert value == pytest.approx(quad, rel=1e-10)
+    # the spec's table (mirror2_and_ham.md §3, ham.faster_than_mw), 4 decimals
+    for a, spec in ((1, 4.1335), (5, 1.6616), (200, 0.0819)):
+        expr = T.subs({eps: sp.Rational(1, 1000), x0: -sp.Rational(1, 2)})
+        value = float(sp.limit(expr, alpha, a) if a == 1 else expr.subs(alpha, a))
+        assert abs(value - spec) < 5e-5

@@ -74,6 +74,28 @@ def _check_float(value, name: str, *, positive: bool) -> float:
 _NAN_POLICIES = ("raise", "revert", "ignore")
 
 
+def _report_nonfinite(grads):
+    """Raise at run time (also under jit/vmap) if a gradient entry is NaN or inf.
+
+    The check gates a scalar 1.0 that the gradients are multiplied by (exact; the
+    multiply fuses into the step), so it costs one reduction over the gradients;
+    threading the whole tree through `equinox.error_if` would copy it.
+    """
+    # sum(0 * g) is 0 iff every entry is finite (0 * inf = 0 * nan = nan) and, unlike
+    # all(isfinite(g)), it vectorizes: 2x faster on CPU.
+    finite = jnp.isfinite(
+        sum(jnp.sum(jnp.zeros((), g.dtype) * g) for g in jax.tree.leaves(grads))
+    )
+    gate = eqx.error_if(
+        jnp.ones((), jnp.float32),
+        ~finite,
+        "ham: the gradient contains NaN/inf (nan_policy='raise'). Check the loss "
+        "and the data; nan_policy='revert' keeps the base step of a leaf whose "
+        "hyperbolic step is not finite, 'ignore' propagates.",
+    )
+    return jax.tree.map(lambda g: g * gate.astype(g.dtype), grads)
+
+
 def ham(
     alpha: float = 200.0,
     beta: float = 1e-3,
@@ -109,11 +131,14 @@ def ham(
             (wrapper: 2, skipping biases and norm parameters). Default 0: all.
         max_param_norm: after the step rescale each leaf to L2 norm
             $\le$ this (wrapper: 1000). Off by default.
-        nan_policy: what a non-finite new parameter (a NaN/inf gradient, or an
-            overflowing exponential) does. `"raise"` (default): a runtime error
-            naming the cause, also under `jit` (`equinox.error_if`); `"revert"`:
-            the wrapper's guard, a leaf whose hyperbolic step is not finite keeps its
-            base step (still NaN if the gradient was NaN); `"ignore"`: propagate.
+        nan_policy: what a NaN/inf gradient does. `"raise"` (default): a runtime
+            error, also under `jit` and `vmap` (`equinox.error_if`; one reduction
+            over the gradients per step). An exponent that overflows (no
+            `exponent_clip`, $\eta(\alpha|g| + \beta) > 88$ in float32) gives an
+            inf parameter, whose next gradient is then reported. `"revert"`: the
+            authors' guard, a leaf whose hyperbolic step is not finite keeps its
+            base step (still NaN if the gradient was NaN; nothing is reported);
+            `"ignore"`: propagate silently.
 
     Raises:
         ValueError: `alpha < 0`, `beta < 0`, a non-positive rate, bad options, or
@@ -162,23 +187,13 @@ def ham(
             raise ValueError(
                 "ham: `update` needs `params` (the hyperbolic step multiplies them)."
             )
+        if nan_policy == "raise":
+            grads = _report_nonfinite(grads)
         base_state = state.base if scheduled else state
         eta = learning_rate(state.count) if scheduled else learning_rate
         updates, base_state = base.update(grads, base_state, params)
         half = optax.apply_updates(params, updates)
         new = jax.tree.map(lambda p, h, g: leaf_step(p, h, g, eta), params, half, grads)
-        if nan_policy == "raise":
-            finite = jnp.all(
-                jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(new)])
-            )
-            new = eqx.error_if(
-                new,
-                ~finite,
-                "ham: the step produced NaN/inf parameters: a non-finite gradient, "
-                "or exp overflow (eta * (alpha * |grad| + beta) too large; pass "
-                "exponent_clip=5 as the authors' code does). nan_policy='revert' "
-                "keeps the base step instead.",
-            )
         total = jax.tree.map(lambda n, p: n - p, new, params)
         if scheduled:
             return total, HamScheduleState(base=base_state, count=state.count + 1)
