@@ -7,6 +7,7 @@ mirrorflow never changes JAX's configuration: turn on float64 yourself
 (`jax.config.update("jax_enable_x64", True)`) as the `mirrorflow` command does.
 """
 
+from . import masks as masks
 from .claims import (
     REGISTRY as REGISTRY,
     Check as Check,

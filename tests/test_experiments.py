@@ -899,3 +899,17 @@ def test_path_agreement_full_run_within_the_claims_tolerance():
     agree = discover()["core.path_agreement"]
     result = agree.run(agree.config, False)
     assert result["max_err"].max() <= 1e-8  # core.reparam_equals_mirror's tolerance
+
+
+def test_code_version_follows_sibling_modules_named_in_the_source(tmp_path):
+    from mirrorflow.experiments._cache import code_version
+
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
+    a.write_text('SHARED = "b.py"\n')
+    b.write_text("x = 1\n")
+    c.write_text("y = 1\n")
+    before = code_version(a)
+    c.write_text("y = 2\n")  # not mentioned by a.py: same version
+    assert code_version(a) == before
+    b.write_text("x = 2\n")  # mentioned: a new version
+    assert code_version(a) != before

@@ -71,11 +71,21 @@ def _package_source_digest() -> str:
 
 
 def code_version(source_path: str | Path | None) -> str:
-    """The code version of one experiment: its module, the package, the libraries."""
+    """The code version of one experiment: its module, the package, the libraries.
+
+    Includes the sibling experiment modules whose file name the module's source
+    mentions (one experiment may reuse another's training code).
+    """
     h = hashlib.sha256()
     h.update(b"mirrorflow:" + _package_source_digest().encode())
     if source_path is not None:
-        h.update(b"\0experiment:" + Path(source_path).read_bytes())
+        path = Path(source_path)
+        text = path.read_bytes()
+        h.update(b"\0experiment:" + text)
+        # Sibling experiment modules it loads by file name (shared training code).
+        for sibling in sorted(path.parent.glob("*.py")):
+            if sibling != path and sibling.name.encode() in text:
+                h.update(b"\0uses:" + sibling.read_bytes())
     versions = {p: _package_version(p) for p in NUMERIC_PACKAGES}
     h.update(b"\0versions:" + json.dumps(versions, sort_keys=True).encode())
     return h.hexdigest()

@@ -5,6 +5,11 @@ self-contained `report.html` (figures embedded as base64 PNG, inline CSS, no
 scripts). Claim rows are formatted by `mirrorflow.claims._report`, the same
 functions `mirrorflow verify` prints with. `load_verify_json` reads the file of
 `mirrorflow verify --json` back, so a report can reuse a verify run.
+
+An experiment can add tables beside its figure: a result key `report_tables`
+holding a JSON string `{"tables": [{"title": str, "note": str, "columns": [str],
+"rows": [[str]]}]}` (e.g. our numbers next to a paper's, each labelled with its
+scale). Tables sit side by side in the HTML page and one after another in Markdown.
 """
 
 import base64
@@ -81,6 +86,85 @@ def load_verify_json(path: str | Path) -> list[ClaimResult]:
             f"(missing or bad field: {err})"
         ) from None
     return results
+
+
+REPORT_TABLES_KEY = "report_tables"
+
+
+def report_tables(outcome: Outcome) -> list[dict]:
+    """The tables an experiment contributes through its result's `report_tables`.
+
+    Returns an empty list when there are none. A malformed value gives one table
+    whose note says so (a report never fails on an experiment's table).
+    """
+    raw = (outcome.result or {}).get(REPORT_TABLES_KEY)
+    if raw is None:
+        return []
+    try:
+        tables = json.loads(raw)["tables"]
+        out = []
+        for t in tables:
+            columns = [str(c) for c in t["columns"]]
+            rows = [[str(c) for c in r] for r in t["rows"]]
+            if any(len(r) != len(columns) for r in rows):
+                raise ValueError("a row has a different length than `columns`")
+            out.append(
+                {
+                    "title": str(t.get("title", "")),
+                    "note": str(t.get("note", "")),
+                    "columns": columns,
+                    "rows": rows,
+                }
+            )
+        return out
+    except (TypeError, ValueError, KeyError) as err:
+        return [
+            {
+                "title": "unreadable table",
+                "note": f"`{REPORT_TABLES_KEY}` of this result is malformed: {err}",
+                "columns": [],
+                "rows": [],
+            }
+        ]
+
+
+def _md_tables(tables: list[dict]) -> list[str]:
+    lines = []
+    for t in tables:
+        lines += [f"**{_md_escape(t['title'])}**", ""]
+        if t["columns"]:
+            lines.append("| " + " | ".join(_md_escape(c) for c in t["columns"]) + " |")
+            lines.append("|" + "---|" * len(t["columns"]))
+            for r in t["rows"]:
+                lines.append("| " + " | ".join(_md_escape(c) for c in r) + " |")
+            lines.append("")
+        if t["note"]:
+            lines += [f"*{_md_escape(t['note'])}*", ""]
+    return lines
+
+
+def _html_tables(tables: list[dict]) -> str:
+    if not tables:
+        return ""
+    parts = []
+    num = ' class="num"'
+    for t in tables:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in t["columns"])
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td{'' if j == 0 else num}>{html.escape(c)}</td>"
+                for j, c in enumerate(r)
+            )
+            + "</tr>"
+            for r in t["rows"]
+        )
+        table = f"<table><tr>{head}</tr>{body}</table>" if t["columns"] else ""
+        parts.append(
+            f"<div class='xtable'><h4>{html.escape(t['title'])}</h4>{table}"
+            f"<p class='meta'>{html.escape(t['note'])}</p></div>"
+        )
+    return f"<div class='xtables'>{''.join(parts)}</div>"
 
 
 _STATUS_COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#9a6700"}
@@ -167,6 +251,7 @@ def build_markdown(
             f"Seed {o.config.seed}.",
             "",
         ]
+        lines += _md_tables(report_tables(o))
         shown = [by_id[c] for c in exp.claims if c in by_id]
         missing = [c for c in exp.claims if c not in by_id]
         if shown:
@@ -192,6 +277,8 @@ align-items:flex-start;border-top:1px solid #d0d7de;padding-top:1em;margin-top:1
 .exp img{max-width:640px;width:100%;border:1px solid #eee}
 .exp .side{flex:1;min-width:360px} code{background:#f6f8fa;padding:0 3px}
 details{margin:0.3em 0} .meta{color:#59636e;font-size:0.9em}
+.xtables{display:flex;flex-wrap:wrap;gap:1.5em;width:100%}
+.xtable{flex:1;min-width:360px} .xtable h4{margin:0.3em 0}
 """
 
 
@@ -289,7 +376,8 @@ def build_html(results: list[ClaimResult], outcomes: list[Outcome]) -> str:
             f"{html.escape(exp.title)}</h3><p>{html.escape(exp.description)}</p>"
             f"<p class='meta'>Reproduces: {html.escape(exp.figure)}. Paper "
             f"<code>{html.escape(exp.paper)}</code>, seed {o.config.seed}, computed "
-            f"in {wall_text}.</p>{claims_html}</div></div>"
+            f"in {wall_text}.</p>{claims_html}</div>{_html_tables(report_tables(o))}"
+            "</div>"
         )
     parts.append("<h2>Claim details</h2>")
     parts.extend(_html_details(r) for r in results)
