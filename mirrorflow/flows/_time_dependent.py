@@ -325,7 +325,7 @@ class TimeDependentReducedFlow(_AbstractClockFlow):
 
     def dual(self, y: PyTree) -> Vector:
         """$z = z_0 - A^\\top\\nu$."""
-        return self.z0 - self.problem.A.T @ y[0]
+        return self.z0 - y[0] @ self.problem.A
 
     def vector_field(self, t: Scalar, y: PyTree, args: PyTree) -> PyTree:
         nu, s = y

@@ -33,7 +33,8 @@ class Projection(eqx.Module):
 # microseconds per call, which matters in a Newton loop of small problems.
 @jax.jit
 def _dual_objective(potential, z0, A, b, nu):
-    z = z0 + A.T @ nu
+    # `nu @ A` rather than `A.T @ nu`: XLA on CPU would copy the transpose first.
+    z = z0 + nu @ A
     inside = jnp.all(potential.in_dual_domain(z))
     phi = potential.conjugate(z) - jnp.vdot(b, nu)
     return jnp.where(inside, phi, jnp.inf)
@@ -41,7 +42,7 @@ def _dual_objective(potential, z0, A, b, nu):
 
 @jax.jit
 def _dual_gradient(potential, z0, A, b, nu):
-    x = potential.grad_conjugate(z0 + A.T @ nu)
+    x = potential.grad_conjugate(z0 + nu @ A)
     return x, A @ x - b
 
 
@@ -51,7 +52,7 @@ def _newton_direction(potential, z0, A, g, nu):
 
     One compiled call per Newton step (it runs on whatever device JAX uses).
     """
-    h = potential.conjugate_hessian_diag(z0 + A.T @ nu)
+    h = potential.conjugate_hessian_diag(z0 + nu @ A)
     H = (A * h[None, :]) @ A.T
     return -jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(H), g), H
 

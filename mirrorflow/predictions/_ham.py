@@ -40,7 +40,7 @@ class StationaryPoint(eqx.Module):
 def _objective(A, b, s, alpha, beta, x):
     r = A @ x - b
     h, gh, _ = _h_traced(x, alpha)
-    return 0.5 * s * jnp.vdot(r, r) + beta * h, s * (A.T @ r) + beta * gh
+    return 0.5 * s * jnp.vdot(r, r) + beta * h, s * (r @ A) + beta * gh
 
 
 def _h_traced(x, alpha):
@@ -74,7 +74,7 @@ def _newton_woodbury(A, s, alpha, beta, x, g):
     M = jnp.eye(n, dtype=A.dtype) / s + (A * dinv[None, :]) @ A.T
     y = dinv * g
     w = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(M), A @ y)
-    return -(y - dinv * (A.T @ w))
+    return -(y - dinv * (w @ A))
 
 
 def _penalized_newton(problem, alpha, beta, x, tol, max_iter):

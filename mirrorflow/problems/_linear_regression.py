@@ -76,7 +76,7 @@ class LinearRegression(AbstractProblem):
         return 0.5 * self.scale * jnp.vdot(r, r)
 
     def grad(self, x: Vector) -> Vector:
-        return self.scale * (self.A.T @ (self.A @ x - self.b))
+        return self.scale * ((self.A @ x - self.b) @ self.A)
 
     def outer_grad(self, r: Float[Array, " n"]) -> Float[Array, " n"]:
         r"""$\nabla L(r) = s(r - b)$ for $f(x) = L(Ax)$."""
