@@ -8,6 +8,12 @@ import numpy as np
 
 import mirrorflow as mf
 from mirrorflow.bench import BenchRow, time_call
+from mirrorflow.solvers import BDF
+
+
+# Loosest tolerances of the JAX-native BDF that still meet 1e-8 at full size
+# (scan in `bench_trajectory`'s docstring).
+BDF_RTOL, BDF_ATOL = 2e-10, 2e-12
 
 
 def _setup(n, d, alpha, seed=0):
@@ -50,6 +56,13 @@ def bench_trajectory(quick: bool) -> list[BenchRow]:
     distance to scipy LSODA at rtol 1e-12 (a third solver). Explicit solvers get a
     step budget (stiffness at small alpha makes them crawl); running out is
     reported in the row's notes.
+
+    Candidate "reduced + mirrorflow BDF" (the JAX-native NDF/BDF, one compiled
+    loop, exact Jacobian reused across steps) runs at its own rtol = 2e-10,
+    atol = 2e-12 (`BDF_RTOL`, `BDF_ATOL`; `integrate`'s rtol/atol do not apply to
+    it): the loosest pair of the scan rtol in {1, 2, 3, 5, 10} x 1e-10 (atol =
+    rtol / 100) that still meets the 1e-8 accuracy against the LSODA reference.
+    Full size: 3.9e-9, 6.0e-9, 1.03e-8, 1.9e-8, 2.4e-8; quick: all <= 8e-9.
     """
     n, d, alpha = (50, 1000, 1e-2) if quick else (200, 10_000, 1e-3)
     repeats = 3 if quick else 1
@@ -81,6 +94,9 @@ def bench_trajectory(quick: bool) -> list[BenchRow]:
         "reduced + diffrax Tsit5": run(red, y0, dfx.Tsit5(), max_steps=budget),
         "reduced + scipy LSODA (exact jac)": run(
             red, y0, mf.ScipyReference("LSODA", **kw)
+        ),
+        "reduced + mirrorflow BDF": run(
+            red, y0, BDF(rtol=BDF_RTOL, atol=BDF_ATOL), max_steps=budget
         ),
     }
     rows = []

@@ -104,6 +104,7 @@ from .reparam import (
     Square as Square,
 )
 from .solvers import (
+    BDF as BDF,
     ScipyReference as ScipyReference,
     Solution as Solution,
     integrate as integrate,
@@ -114,6 +115,14 @@ from .solvers import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BDF",
+    "HamFlow",
+    "HamPotential",
+    "StationaryPoint",
+    "ham",
+    "ham_limit",
+    "hyperbolic_step",
+    "masks",
     "REGISTRY",
     "AbstractFlow",
     "AbstractPotential",

@@ -13,6 +13,7 @@ import scipy.integrate
 
 from .._types import PyTree
 from ..flows import AbstractFlow
+from ._bdf import BDF, _bdf_integrate
 from ._solution import Solution
 
 
@@ -185,6 +186,10 @@ def integrate(
         raise ValueError(f"integrate: `stop_loss` must be > 0, got {stop_loss!r}.")
     if isinstance(solver, ScipyReference):
         return _scipy_integrate(flow, y0, t0, t1, ts, solver, stop_loss, args, throw)
+    if isinstance(solver, BDF):
+        return _bdf_integrate(
+            flow, y0, t0, t1, ts, solver, stop_loss, args, throw, max_steps
+        )
     if solver is None:
         solver = dfx.Kvaerno5()
     if stepsize_controller is None:
