@@ -27,6 +27,10 @@ import optax
 from mirrorflow.experiments import (
     COLORS,
     Experiment,
+    mlp_accuracy,
+    mlp_init,
+    mlp_logits,
+    mlp_loss,
     new_figure,
     paper_style,
     save_figure,
@@ -93,29 +97,11 @@ def load_data(seed: int):
     return (X[train], onehot[train]), (X[test], onehot[test])
 
 
-def init_params(key, hidden: int) -> dict:
-    """He-initialized 64-hidden-10 MLP."""
-    k1, k2 = jax.random.split(key)
-    return {
-        "W1": jax.random.normal(k1, (64, hidden)) * np.sqrt(2.0 / 64),
-        "b1": jnp.zeros(hidden),
-        "W2": jax.random.normal(k2, (hidden, 10)) * np.sqrt(2.0 / hidden),
-        "b2": jnp.zeros(10),
-    }
-
-
-def logits(params: dict, X):
-    h = jax.nn.relu(X @ params["W1"] + params["b1"][None, :])
-    return h @ params["W2"] + params["b2"][None, :]
-
-
-def loss_fn(params: dict, X, Y):
-    return -jnp.mean(jnp.sum(Y * jax.nn.log_softmax(logits(params, X)), axis=1))
-
-
-def accuracy(params: dict, X, Y):
-    pred = jnp.argmax(logits(params, X), axis=1)
-    return jnp.mean((pred == jnp.argmax(Y, axis=1)).astype(X.dtype))
+# The shared digits MLP (also used by the other digits experiment).
+init_params = mlp_init
+logits = mlp_logits
+loss_fn = mlp_loss
+accuracy = mlp_accuracy
 
 
 _WEIGHTS = {"W1": True, "b1": False, "W2": True, "b2": False}

@@ -25,6 +25,7 @@ from ..predictions import ham_limit
 from ..problems import LinearRegression
 from ..solvers import ScipyReference, integrate
 from ._core import max_err
+from ._mirror2 import m2_problem
 from ._registry import Check, claim
 
 
@@ -33,14 +34,7 @@ SOURCE = "mirror2_and_ham.md §3"
 
 def ham_problem(n: int, d: int, k: int, seed: int) -> LinearRegression:
     """The spec's seeded instance with the loss 1/(2n) ||Ax - y||^2 (no noise)."""
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((n, d))
-    support = rng.choice(d, k, replace=False)
-    signs = rng.choice([-1, 1], k)
-    mags = rng.uniform(0.5, 1.5, k)
-    x_star = np.zeros(d)
-    x_star[support] = signs * mags
-    return LinearRegression(A, A @ x_star, x_star, mean=True)
+    return m2_problem(n, d, k, seed, mean=True)
 
 
 @functools.cache

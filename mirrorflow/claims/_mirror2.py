@@ -71,8 +71,12 @@ from ._registry import Check, claim
 SOURCE = "mirror2_and_ham.md §3"
 
 
-def m2_problem(n: int, d: int, k: int, seed: int, sigma: float = 0.0):
-    """The spec's seeded instance with loss 1/2 ||Ax - y||^2 (times divided by n)."""
+def m2_problem(n: int, d: int, k: int, seed: int, sigma: float = 0.0, mean=False):
+    """The spec's seeded instance (§0 draw order).
+
+    Loss 1/2 ||Ax - y||^2 (spec times divided by n), or the spec's own
+    1/(2n) ||Ax - y||^2 with `mean=True`.
+    """
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d))
     support = rng.choice(d, k, replace=False)
@@ -81,7 +85,7 @@ def m2_problem(n: int, d: int, k: int, seed: int, sigma: float = 0.0):
     x_star = np.zeros(d)
     x_star[support] = signs * mags
     y = A @ x_star + sigma * rng.standard_normal(n)
-    return LinearRegression(A, y, x_star)
+    return LinearRegression(A, y, x_star, mean=mean)
 
 
 @functools.cache

@@ -12,6 +12,12 @@ from ._cache import (
     code_version as code_version,
     normalize_result as normalize_result,
 )
+from ._digits_mlp import (
+    mlp_accuracy as mlp_accuracy,
+    mlp_init as mlp_init,
+    mlp_logits as mlp_logits,
+    mlp_loss as mlp_loss,
+)
 from ._executor import (
     AbstractExecutor as AbstractExecutor,
     DaskExecutor as DaskExecutor,
