@@ -6,8 +6,9 @@ memory (`ru_maxrss`) is its own: problem generation, the reduced-flow solve and
 the check against the prediction. The trajectory is the reduced lambda-ODE of the
 hypentropy mirror flow (alpha = 1e-2, z0 = 0) saved on 200 log-spaced times in
 [1e-2, 1e6] and stopped by the terminating event ||Ax - b|| <= 1e-8 (loss 0.5e-16),
-the issue's convergence criterion. Only the solve is timed (problem generation and
-the prediction are reported apart). Accuracy: the event's residual must be
+the issue's convergence criterion. Only the solve is timed, warm (its first call,
+which compiles, is reported as compile time; problem generation and the prediction
+are reported apart). Accuracy: the event's residual must be
 <= 1e-8 (what the run claims); the distance of the end point to the predicted limit
 (`predict`, dual Newton) is reported in the notes.
 
@@ -45,20 +46,25 @@ _CHILD = textwrap.dedent(
         solver = mf.ScipyReference("LSODA", rtol=1e-10, atol=1e-12)
         name = "scipy LSODA"
     ts = mf.log_times(1e-2, 1e6, 200)
-    start = time.perf_counter()
-    sol = mf.integrate(
-        red, red.initial_state(), 0.0, 1e6, ts=ts, solver=solver,
-        rtol=1e-10, atol=1e-12, stop_loss=0.5e-16, max_steps=100_000,
-    )
-    jax.block_until_ready(sol.xs)
-    solve = time.perf_counter() - start
+
+    def run():
+        start = time.perf_counter()
+        sol = mf.integrate(
+            red, red.initial_state(), 0.0, 1e6, ts=ts, solver=solver,
+            rtol=1e-10, atol=1e-12, stop_loss=0.5e-16, max_steps=100_000,
+        )
+        jax.block_until_ready(sol.xs)
+        return sol, time.perf_counter() - start
+
+    sol, first = run()  # compiles
+    sol, solve = run()
     residual = float(jnp.linalg.norm(prob.A @ sol.x_final - prob.b))
     start = time.perf_counter()
     pred = mf.predict(prob, pot, x0=jnp.zeros(d)).x
     predict_time = time.perf_counter() - start
     limit = float(jnp.max(jnp.abs(sol.x_final - pred)))
     print(json.dumps({
-        "setup": setup, "solve": solve, "predict": predict_time,
+        "setup": setup, "solve": solve, "first": first, "predict": predict_time,
         "residual": residual, "limit_distance": limit,
         "t_final": float(sol.t_final), "saved": int(sol.ts.shape[0]),
         "result": sol.result, "solver": name,
@@ -117,7 +123,7 @@ def bench_large(quick: bool) -> list[BenchRow]:
         # locates it to ~1e-12 relative in t, hence the 1e-6 relative slack.
         1e-8 * (1 + 1e-6),
         1.0,
-        0.0,
+        max(res["first"] - res["solve"], 0.0),
         notes,
         {"peak_rss_gib": res["peak_rss_gib"], **res},
     )
