@@ -17,7 +17,6 @@ import pytest
 import scipy.integrate
 import scipy.optimize
 
-from mirrorflow.claims import REGISTRY
 from mirrorflow.claims._ham import ham_problem
 from mirrorflow.experiments import default_experiments_dir, load_experiment_file
 from mirrorflow.optimizers import ham
@@ -159,15 +158,6 @@ def _dual(A, y, value, grad_conj, hess_conj):
     )
     x = grad_conj(A.T @ out.x)
     return x, float(np.linalg.norm(A @ x - y))
-
-
-@pytest.mark.parametrize("name", sorted(NAMES))
-def test_registered_with_existing_claims(name):
-    # Oracle: the claims registry; the name is the figure's file stem.
-    exp = experiment(name)
-    assert exp.name == name and name.startswith(exp.paper + ".")
-    assert exp.claims and all(c in REGISTRY for c in exp.claims)
-    assert exp.config.seed == 0
 
 
 def test_metric_closed_forms(quick_results, tmp_path):
