@@ -7,13 +7,16 @@ from . import (
     _mirror2 as _mirror2,  # noqa: F401 -- registers the mirror2 claims
 )
 from ._registry import (
+    AUDIT_LABEL as AUDIT_LABEL,
     REGISTRY as REGISTRY,
     Check as Check,
     Claim as Claim,
     ClaimResult as ClaimResult,
+    audit_check as audit_check,
     claim as claim,
     register as register,
     run_claim as run_claim,
+    running as running,
     select as select,
     unregister as unregister,
 )

@@ -59,13 +59,14 @@ from ._core import max_err
 from ._mask import (
     ATOL,
     LIMIT_TS,
+    REDUCED_ATOL,
     RTOL,
     STOP_LOSS,
     T_MAX,
     WithGradientIntegral,
     constant_decay_run,
 )
-from ._registry import Check, claim
+from ._registry import Check, cache_per_tolerance, claim, running
 
 
 SOURCE = "mirror2_and_ham.md §3"
@@ -159,14 +160,21 @@ def _tdmf():
     ]
 
 
-@functools.cache
+@cache_per_tolerance
 def _m2_limit(alpha: float, T: float):
     prob = P1()
     schedule = switch_off(alpha, T, prob.n)
     paths = regularized_flow_paths(prob, Hadamard(), _p1_init(), schedule)
     flow, y0 = paths.reduced
     sol = integrate_piecewise(
-        flow, y0, 0.0, T_MAX, ts=LIMIT_TS, rtol=RTOL, atol=ATOL, stop_loss=STOP_LOSS
+        flow,
+        y0,
+        0.0,
+        T_MAX,
+        ts=LIMIT_TS,
+        rtol=RTOL,
+        atol=REDUCED_ATOL,
+        stop_loss=STOP_LOSS,
     )
     pred = predict_regularized(prob, paths.potential, schedule, z0=paths.z0)
     return sol, pred
@@ -190,7 +198,8 @@ def _switch_off():
     prob = P1()
     checks = []
     for alpha, T in ((0.0, 1.0), (0.5, 2.0), (1.0, 4.0)):
-        sol, pred = _m2_limit(alpha, T)
+        with running(f"P1, alpha={alpha:g}, T={T:g}"):
+            sol, pred = _m2_limit(alpha, T)
         checks.append(
             Check(
                 f"P1, alpha={alpha:g}, T={T:g} (a_T={-alpha * T:g})",
@@ -214,7 +223,10 @@ def _switch_off():
 def _cumulative():
     prob = P1()
     runs = [(0.5, 2.0), (0.25, 4.0), (0.1, 10.0)]
-    sols = [_m2_limit(*r)[0] for r in runs]
+    sols = []
+    for r in runs:
+        with running(f"(alpha, T)=({r[0]:g}, {r[1]:g})"):
+            sols.append(_m2_limit(*r)[0])
     pred = _m2_limit(*runs[0])[1]
     checks = []
     for (alpha, T), sol in zip(runs, sols, strict=True):

@@ -1,10 +1,18 @@
 """The registry of checkable claims and the machinery that runs them."""
 
+import contextlib
 import dataclasses
+import functools
 import math
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+
+from ..solvers import _audit
+
+
+#: Label of the check `run_claim` adds to every claim that integrates a flow.
+AUDIT_LABEL = "integrations end at convergence and within budget"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +72,33 @@ class Claim:
 
 @dataclasses.dataclass(frozen=True)
 class ClaimResult:
-    """A claim after running: its checks, wall time and any exception."""
+    """A claim after running.
+
+    Attributes:
+        claim: the claim.
+        checks: its checks; if it integrated a flow, the last one is the
+            integration audit (`AUDIT_LABEL`).
+        wall_time: seconds.
+        exception: the traceback if the claim raised, else None.
+        error_line: one line naming the check that was running and the exception.
+        integrations: a record of every `integrate` call the claim made.
+    """
 
     claim: Claim
     checks: tuple[Check, ...]
     wall_time: float
     exception: str | None = None
+    error_line: str | None = None
+    integrations: tuple = ()
+
+    @property
+    def checks_passed(self) -> bool:
+        """Whether every check except the integration audit passed."""
+        return (
+            self.exception is None
+            and bool(self.checks)
+            and all(c.passed for c in self.checks if c.label != AUDIT_LABEL)
+        )
 
     @property
     def passed(self) -> bool:
@@ -96,6 +125,8 @@ class ClaimResult:
             "passed": self.passed,
             "wall_time": self.wall_time,
             "exception": self.exception,
+            "error_line": self.error_line,
+            "integrations": [dataclasses.asdict(r) for r in self.integrations],
             "checks": [
                 dataclasses.asdict(k) | {"passed": k.passed} for k in self.checks
             ],
@@ -170,14 +201,102 @@ def select(
     return claims
 
 
-def run_claim(claim: Claim) -> ClaimResult:
-    """Run one claim; an exception becomes a failed result with its traceback."""
-    start = time.perf_counter()
+def cache_per_tolerance(fn):
+    """`functools.cache` for a claim's solves, keyed also on the tolerance scale.
+
+    Claims share expensive solves (a path, a limit) through a cache; the key
+    includes `scale_tolerances`'s current factor, so the robustness sweep never
+    reuses a solve made at other tolerances.
+    """
+    cached = functools.cache(lambda scale, args, kwargs: fn(*args, **dict(kwargs)))
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return cached(_audit.tolerance_scale(), args, tuple(sorted(kwargs.items())))
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def running(label: str) -> Iterator[None]:
+    """Name the check a claim is computing, for its error line and audit.
+
+    An exception raised inside the block is reported by `run_claim` as raised
+    while computing `label` (the innermost block wins); `integrate` calls inside
+    it are tagged with `label` in the claim's integration records.
+    """
     try:
-        checks = tuple(claim.compute())
-        exc = None
-        if not checks:
-            exc = "the claim produced no checks"
-    except Exception:  # noqa: BLE001 -- reported as a failing row, not swallowed
-        checks, exc = (), traceback.format_exc(limit=5)
-    return ClaimResult(claim, checks, time.perf_counter() - start, exc)
+        with _audit.integration_label(label):
+            yield
+    except Exception as exc:
+        if getattr(exc, "_mirrorflow_check", None) is None:
+            exc._mirrorflow_check = label
+        raise
+
+
+def audit_check(records) -> Check | None:
+    """The integration audit of one claim's `integrate` calls (None if none).
+
+    Fails if a solve that ran to its horizon got there more than
+    `HORIZON_FACTOR` x later than its loss reached `LOSS_FLOOR`, or if a solve
+    used more than `STEP_FRACTION` of its `max_steps` (see
+    `mirrorflow.solvers._audit`).
+    """
+    if not records:
+        return None
+    ratio, text = max(
+        (
+            (r, f"{rec.label}: {t}" if rec.label and t != "ok" else t)
+            for rec in records
+            for r, t in [_audit.audit_integration(rec)]
+        ),
+        key=lambda x: x[0],
+    )
+    steps = [rec.num_steps for rec in records if rec.num_steps is not None]
+    return Check(
+        AUDIT_LABEL,
+        f"horizon <= {_audit.HORIZON_FACTOR:g} x t(loss <= {_audit.LOSS_FLOOR:g}), "
+        f"steps <= {_audit.STEP_FRACTION:g} max_steps",
+        f"{len(records)} solves, max {max(steps) if steps else '-'} steps"
+        + ("" if text == "ok" else f"; worst: {text}"),
+        ratio,
+        1.0,
+    )
+
+
+def run_claim(claim: Claim) -> ClaimResult:
+    """Run one claim; an exception becomes a failed result with its traceback.
+
+    Every `integrate` call inside the claim is recorded and audited: the claim
+    gets one more check (`AUDIT_LABEL`) that fails if a flow was integrated far
+    past its convergence or used more than a quarter of its step budget.
+    """
+    start = time.perf_counter()
+    error_line = None
+    with _audit.record_integrations() as records:
+        try:
+            checks = tuple(claim.compute())
+            exc = None
+            if not checks:
+                exc = "the claim produced no checks"
+                error_line = f"{claim.id}: {exc}"
+        except Exception as err:  # noqa: BLE001 -- reported as a failing row
+            checks, exc = (), traceback.format_exc(limit=5)
+            where = getattr(err, "_mirrorflow_check", None)
+            message = " ".join(str(err).split())
+            error_line = (
+                f"{claim.id} [check: {where or 'outside any named check'}] "
+                f"{type(err).__name__}: {message}"
+            )
+    if exc is None:
+        audit = audit_check(records)
+        if audit is not None:
+            checks = (*checks, audit)
+    return ClaimResult(
+        claim,
+        checks,
+        time.perf_counter() - start,
+        exc,
+        error_line,
+        tuple(records),
+    )

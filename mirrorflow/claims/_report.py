@@ -69,7 +69,11 @@ def table(results: list[ClaimResult], *, verbose: bool = False) -> str:
                     f"{fmt(c.measured)}, error {fmt(c.error)} <= {fmt(c.tolerance)}"
                 )
             if r.exception:
-                lines.extend("    " + s for s in r.exception.rstrip().splitlines()[-3:])
+                lines.append("    ERROR " + (r.error_line or r.claim.id))
+                if verbose:
+                    lines.extend(
+                        "      " + s for s in r.exception.rstrip().splitlines()
+                    )
     return "\n".join(lines)
 
 
@@ -129,6 +133,8 @@ def markdown(results: list[ClaimResult]) -> str:
                 f"{fmt(c.error)} (tolerance {fmt(c.tolerance)})"
             )
         if r.exception:
+            out.append(f"- ERROR {esc(r.error_line or r.claim.id)}")
+            out.append("")
             out.append("```\n" + r.exception + "```")
         out.append("")
     return "\n".join(out)

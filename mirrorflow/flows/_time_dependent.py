@@ -421,7 +421,7 @@ def integrate_piecewise(
     Returns:
         A `Solution` over the whole span.
     """
-    from ..solvers import ScipyReference, Solution, integrate
+    from ..solvers import BDF, ScipyReference, Solution, integrate
 
     t0, t1 = float(t0), float(t1)
     if breakpoints is None:
@@ -430,7 +430,7 @@ def integrate_piecewise(
     breaks = sorted(b for b in breakpoints if t0 < b < t1 and math.isfinite(b))
     if ts is None:
         ts = _default_ts(t0, t1)
-    if not isinstance(solver, ScipyReference):
+    if not isinstance(solver, ScipyReference | BDF):
         if "stepsize_controller" in kwargs or not breaks:
             return integrate(
                 flow, y0, t0, t1, ts=ts, solver=solver, rtol=rtol, atol=atol, **kwargs

@@ -532,7 +532,7 @@ def _bdf_integrate(
     }[status]
     ys = jax.tree.map(lambda a: a[:n_saved], ys)
     stats = {k: int(v) for k, v in stats.items()}
-    stats.update(solver="BDF", wall_time=wall)
+    stats.update(solver="BDF", wall_time=wall, max_steps=budget)
     return Solution(
         ts=jnp.asarray(ts, f64)[:n_saved],
         ys=ys,

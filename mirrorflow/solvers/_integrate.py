@@ -13,6 +13,7 @@ import scipy.integrate
 
 from .._types import PyTree
 from ..flows import AbstractFlow
+from . import _audit
 from ._bdf import BDF, _bdf_integrate
 from ._solution import Solution
 
@@ -184,6 +185,111 @@ def integrate(
         )
     if stop_loss is not None and not stop_loss > 0:
         raise ValueError(f"integrate: `stop_loss` must be > 0, got {stop_loss!r}.")
+    scale = _audit.tolerance_scale()
+    if scale != 1.0:
+        rtol, atol = rtol * scale, atol * scale
+        if isinstance(solver, BDF | ScipyReference):
+            solver = eqx.tree_at(
+                lambda s: (s.rtol, s.atol),
+                solver,
+                (solver.rtol * scale, solver.atol * scale),
+            )
+        if stepsize_controller is not None:
+            stepsize_controller = _scale_controller(stepsize_controller, scale)
+    sol = _dispatch(
+        flow,
+        y0,
+        t0,
+        t1,
+        ts,
+        solver,
+        rtol,
+        atol,
+        stepsize_controller,
+        dt0,
+        max_steps,
+        stop_loss,
+        throw,
+        args,
+    )
+    if _audit.recording():
+        _audit._add_record(_record(flow, sol, t0, t1, solver, rtol, atol, max_steps))
+    return sol
+
+
+def _pid(controller):
+    """The PID controller inside `controller` (bare or clipped at jumps), or None."""
+    if isinstance(controller, dfx.ClipStepSizeController):
+        controller = controller.controller
+    return controller if isinstance(controller, dfx.PIDController) else None
+
+
+def _scale_controller(controller, scale):
+    """`controller` with the tolerances of its PID controller times `scale`."""
+    if isinstance(controller, dfx.ClipStepSizeController):
+        inner = _scale_controller(controller.controller, scale)
+        return eqx.tree_at(lambda c: c.controller, controller, inner)
+    if isinstance(controller, dfx.PIDController):
+        return eqx.tree_at(
+            lambda c: (c.rtol, c.atol),
+            controller,
+            (controller.rtol * scale, controller.atol * scale),
+        )
+    raise ValueError(
+        "integrate: cannot scale the tolerances of a "
+        f"{type(controller).__name__}; pass a diffrax.PIDController (optionally "
+        "inside a ClipStepSizeController)."
+    )
+
+
+def _record(flow, sol, t0, t1, solver, rtol, atol, max_steps):
+    """The audit's view of one finished solve (see `_audit.IntegrationRecord`)."""
+    losses = np.asarray(jax.vmap(flow.loss)(sol.ys)) if len(sol.ts) else np.empty(0)
+    below = np.nonzero(losses <= _audit.LOSS_FLOOR)[0]
+    loss_final = float(sol.loss_final)
+    if below.size:
+        t_conv = float(sol.ts[below[0]])
+    elif loss_final <= _audit.LOSS_FLOOR:
+        t_conv = float(sol.t_final)
+    else:
+        t_conv = None
+    if isinstance(solver, BDF | ScipyReference):
+        rtol, atol = solver.rtol, solver.atol
+    elif isinstance(getattr(sol, "stats", None), dict) and "rtol" in sol.stats:
+        rtol, atol = sol.stats["rtol"], sol.stats["atol"]
+    return _audit.IntegrationRecord(
+        flow=type(flow).__name__,
+        solver=str(sol.stats.get("solver", type(solver).__name__)),
+        t0=t0,
+        t1=t1,
+        t_final=float(sol.t_final),
+        result=sol.result,
+        num_steps=sol.stats.get("num_steps"),
+        max_steps=sol.stats.get("max_steps"),
+        rtol=float(rtol),
+        atol=float(atol),
+        t_converged=t_conv,
+        loss_final=loss_final,
+        label=_audit.current_label(),
+    )
+
+
+def _dispatch(
+    flow,
+    y0,
+    t0,
+    t1,
+    ts,
+    solver,
+    rtol,
+    atol,
+    stepsize_controller,
+    dt0,
+    max_steps,
+    stop_loss,
+    throw,
+    args,
+):
     if isinstance(solver, ScipyReference):
         return _scipy_integrate(flow, y0, t0, t1, ts, solver, stop_loss, args, throw)
     if isinstance(solver, BDF):
@@ -243,7 +349,10 @@ def integrate(
     ts_out = ts_out[keep]
     ys = jax.tree.map(lambda a: a[keep], ys)
     stats = {k: int(v) for k, v in sol.stats.items()}
-    stats.update(solver=type(solver).__name__, wall_time=wall)
+    stats.update(solver=type(solver).__name__, wall_time=wall, max_steps=max_steps)
+    pid = _pid(stepsize_controller)
+    if pid is not None:
+        stats.update(rtol=float(pid.rtol), atol=float(pid.atol))
     return Solution(
         ts=ts_out,
         ys=ys,
