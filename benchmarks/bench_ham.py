@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mirrorflow.bench import BenchRow, Timing
+from mirrorflow.app import BenchRow, Timing
 from mirrorflow.optimizers import hadamard_reparam, ham
 
 

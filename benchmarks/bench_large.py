@@ -21,7 +21,7 @@ import subprocess
 import sys
 import textwrap
 
-from mirrorflow.bench import BenchRow
+from mirrorflow.app import BenchRow
 
 
 _CHILD = textwrap.dedent(

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import mirrorflow as mf
-from mirrorflow.bench import BenchRow, time_call
+from mirrorflow.app import BenchRow, time_call
 
 
 def _time_one(n, d, alpha, repeats):

@@ -1,11 +1,11 @@
 """Target 4 of the performance issue: all registered claims within 5 minutes."""
 
-from mirrorflow.bench import BenchRow
+from mirrorflow.app import BenchRow
 
 
 def bench_verify(quick: bool) -> BenchRow:
     """Run every registered claim (quick: only the cheap dual-Newton ones)."""
-    from mirrorflow.claims import REGISTRY, run_claim
+    from mirrorflow.app import REGISTRY, run_claim
 
     claims = list(REGISTRY.values())
     if quick:

@@ -20,10 +20,10 @@
 #
 # 1. $r(x) = \tfrac12 x^2$: the mirror flow $\frac{d}{dt}r'(x_t) = -f'(x_t)$ *is*
 #    gradient flow, and on least squares it converges to the minimum-norm interpolant
-#    (core_and_mask.md §1.2).
+#    (Gunasekar et al. 2018, Thm 1).
 # 2. Gradient flow on $x = w\odot w$ is the mirror flow of
 #    $r(x) = \tfrac14(x\log x - x)$, the negative entropy, whose Bregman divergence
-#    is $\tfrac14$ of the (generalized) KL divergence (core_and_mask.md §1.3). We
+#    is $\tfrac14$ of the (generalized) KL divergence (docs/theory/core.md). We
 #    *derive* that potential from the parameter flow with
 #    `mirrorflow.symbolic.induced_potential`.
 #

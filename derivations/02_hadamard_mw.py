@@ -17,10 +17,10 @@
 # $F(m, w) = f(m\odot w)$ conserves the imbalance $\beta = m^2 - w^2$; through it the
 # speed $m^2 + w^2$ becomes a function of $x$ alone, $\sqrt{4x^2 + \beta^2}$, and the
 # flow is the mirror flow of a hyperbolic entropy with scale $\beta/2$ and
-# coefficient $\tfrac12$ (core_and_mask.md §1.5). Along the way: where the dual flow
-# starts ($r'(x_0) = \operatorname{artanh}(w_0/m_0)$), the dual route
-# ($m(z) = m_0\cosh z + w_0\sinh z$), the balanced case (negative entropy) and the
-# change of variables to $u\odot u - v\odot v$ at half the speed.
+# coefficient $\tfrac12$ (Mask in the Mirror, Jacobs & Burkholz 2025, Thm 2.1). Along
+# the way: where the dual flow starts ($r'(x_0) = \operatorname{artanh}(w_0/m_0)$), the
+# dual route ($m(z) = m_0\cosh z + w_0\sinh z$), the balanced case (negative entropy)
+# and the change of variables to $u\odot u - v\odot v$ at half the speed.
 #
 # **Assumptions.**
 # - Unbalanced initialization, $\beta = m_0^2 - w_0^2 > 0$, i.e. $|m_0| > |w_0|$.
@@ -137,7 +137,8 @@ if __name__ == "__main__":
 # $$x(z) = (r^*)'(z) = \tfrac{m_0^2 + w_0^2}{2}\sinh 2z + m_0w_0\cosh 2z
 # = \tfrac{\beta}{2}\sinh(2z + \varphi),$$
 # with $\cosh\varphi = (m_0^2 + w_0^2)/\beta$, $\sinh\varphi = 2m_0w_0/\beta$, i.e.
-# $\varphi = 2z_0$ (mirror2_and_ham.md §1.3). The conjugate is
+# $\varphi = 2z_0$ (the tilt of Mirror, Mirror's time-dependent potential; see
+# derivation 06). The conjugate is
 # $r^*(z) = (m^2 + w^2)/4$ (Euler's identity for the degree-2 map).
 
 
@@ -183,7 +184,7 @@ if __name__ == "__main__":
 # With $u = (m + w)/2$, $v = (m - w)/2$: $u^2 - v^2 = mw$ and $uv = \beta/4$. The
 # $(u, v)$ flow has $M_{uv} = 4\sqrt{x^2 + 4(uv)^2}$ (derivation 03), which at
 # $uv = \beta/4$ is exactly $2M$: $x_{m\odot w}(t) = x_{u,v}(t/2)$
-# (core_and_mask.md §1.5).
+# (time factors: docs/theory/conventions.md).
 
 
 # %%

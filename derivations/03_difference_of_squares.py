@@ -16,8 +16,8 @@
 # **What it teaches.** The classic diagonal linear network. Gradient flow conserves
 # $uv$, the speed $4(u^2 + v^2)$ becomes $4\sqrt{x^2 + c^2}$ with $c = 2u_0v_0$, and
 # the flow is the mirror flow of $r_\alpha = Q_\alpha/4$, Woodworth's hyperbolic
-# entropy (core_and_mask.md §1.4). It shows where the famous factor 4 in time comes
-# from, where the dual flow starts for an unbalanced initialization
+# entropy (Woodworth et al. 2020, Thm 1). It shows where the famous factor 4 in time
+# comes from, where the dual flow starts for an unbalanced initialization
 # ($\tfrac14\log(u_0/v_0)$), and the dual picture $u = u_0e^{2z}$,
 # $v = v_0e^{-2z}$, $x = c\sinh(4z + \log\frac{u_0}{v_0})$.
 #

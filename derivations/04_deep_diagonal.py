@@ -22,7 +22,8 @@
 # so $x(z) = (r^*)'(z) = (\gamma_u - \kappa z)^{-\frac{D}{D-2}}
 # - (\gamma_v + \kappa z)^{-\frac{D}{D-2}}$ and, by Euler's identity for a map
 # homogeneous of degree $D$, $r^*(z) = \frac{1}{2D}(u^2 + v^2)$
-# (core_and_mask.md §1.6). The limit $D \to 2$ recovers derivation 03.
+# (the depth-$D$ model of Woodworth et al. 2020, Thm 3). The limit $D \to 2$ recovers
+# derivation 03.
 #
 # **Assumptions.**
 # - $D > 2$ (an integer in the network; the formulas hold for real $D > 2$).
@@ -67,7 +68,7 @@ def factors_general() -> tuple[sp.Expr, sp.Expr]:
 
 
 def grad_conjugate_general() -> sp.Expr:
-    """$x(z) = u(z)^D - v(z)^D$ in the closed form of core_and_mask.md §1.6."""
+    """$x(z) = u(z)^D - v(z)^D$ in closed form."""
     q = D / (D - 2)
     return (u0 ** (2 - D) - kappa * z) ** (-q) - (v0 ** (2 - D) + kappa * z) ** (-q)
 

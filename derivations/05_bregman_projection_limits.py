@@ -19,7 +19,7 @@
 # $$x_\alpha = \arg\min_{Ax=b} r_\alpha(x),\qquad
 # r_\alpha(x) = \tfrac14\Big[x\operatorname{arcsinh}\frac{x}{2\alpha^2}
 # - \sqrt{x^2 + 4\alpha^4} + 2\alpha^2\Big]$$
-# (derivation 03, core_and_mask.md §1.4). An $\arg\min$ does not change when the
+# (derivation 03; Woodworth et al. 2020, Thm 1). An $\arg\min$ does not change when the
 # objective is multiplied by a positive constant, so what matters is the *shape* of
 # $r_\alpha$ after rescaling:
 #
@@ -36,7 +36,7 @@
 # \sqrt{x^2 + c^2} + c]$: $\approx kx^2/(2c)$ for $|x| \ll c$ and
 # $\approx k|x|(\log\frac{2|x|}{c} - 1) + kc$ for $|x| \gg c$ — with $k = \tfrac12$,
 # $c = |a|/2$ these are the regimes of the Mask-in-the-Mirror potential
-# (core_and_mask.md §2.3).
+# (Mask in the Mirror, Thm 3.1 and its remark).
 #
 # **Assumptions.**
 # - Balanced initialization $u_0 = v_0 = \alpha > 0$, so $x_0 = 0$ and
@@ -136,8 +136,8 @@ if __name__ == "__main__":
 # For $r = k[x\operatorname{arcsinh}(x/c) - \sqrt{x^2 + c^2} + c]$:
 # small $|x|$: $kx^2/(2c)$; large $|x|$: $k|x|(\log\frac{2|x|}{c} - 1) + kc$. With
 # $k = \tfrac12$, $c = |a|/2$: $x^2/(2|a|)$ and
-# $\tfrac12|x|(\log\frac{4|x|}{|a|} - 1) + |a|/4$ (core_and_mask.md §2.3 states them
-# without the constant $|a|/4$).
+# $\tfrac12|x|(\log\frac{4|x|}{|a|} - 1) + |a|/4$ (the constant $|a|/4$ does not change
+# an $\arg\min$).
 
 
 # %%

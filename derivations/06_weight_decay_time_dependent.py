@@ -19,12 +19,13 @@
 # dynamics are *untouched*:
 # $$\frac{d}{dt}\nabla R_{a_t}(x_t) = -\nabla f(x_t),$$
 # weight decay acts only by shrinking the scale of the hyperbolic entropy — from an
-# L2-like to an L1-like geometry. Two theory files state this in two conventions;
+# L2-like to an L1-like geometry. Two papers state this in two conventions;
 # this derivation derives both with one helper
 # (`mirrorflow.symbolic.weight_decay_potential`) and maps one onto the other.
 #
-# The two conventions, side by side (Mask in the Mirror = core_and_mask.md §2;
-# Mirror, Mirror = mirror2_and_ham.md §1.3):
+# The two conventions, side by side (Mask in the Mirror, Jacobs & Burkholz, ICLR 2025,
+# Thm 3.1; Mirror, Mirror of the Flow, Jacobs, Zhou & Burkholz, ICML 2025, Thm 3.1 and
+# Eq. 8; docs/theory/conventions.md):
 #
 # - *Objective.* Mask: $f(m\odot w) + \lambda_t(\lVert m\rVert^2 + \lVert w\rVert^2)$.
 #   Mirror2: $f(m\odot w) + \tfrac{\alpha_t}{2}(\lVert m\rVert^2 + \lVert w\rVert^2)$.
@@ -39,7 +40,7 @@
 # - *Dual start.* Mask: $z_0 = \operatorname{artanh}(w_0/m_0)$. Mirror2: $\mu_0 = 0$
 #   (the tilt $\varphi/2$ is inside $R_a$).
 #
-# Beware: the letter $a$ means the *scale* in the first file and the (negative)
+# Beware: the letter $a$ means the *scale* in the first paper and the (negative)
 # *dose* in the second. The dictionary: $\alpha_t = 2\lambda_t$ (same objective),
 # hence $a^{\mathrm{M2}}_t = -2\Lambda_t$ and $\gamma_{a_t} = |a^{\mathrm{mask}}_t|$.
 # In the package both are `Hypentropy(scale=|a_t|/2, coef=0.5)` at the current scale
@@ -99,7 +100,7 @@ def _penalty(weight) -> sp.Expr:
 
 
 def mask_potential_as_written() -> sp.Expr:
-    """$R_a$ of core_and_mask.md §2.2 item 3 (with $|a| = a$)."""
+    """$R_a$ in the Mask-in-the-Mirror convention, written out (with $|a| = a$)."""
     return (x * sp.asinh(2 * x / a) - sp.sqrt(x**2 + a**2 / 4) + a / 2) / 2
 
 
@@ -140,7 +141,7 @@ if __name__ == "__main__":
 # The penalty is $\tfrac{\alpha_t}{2}(m^2 + w^2)$ and the dose $A_t = \int_0^t\alpha
 # = -a_t \ge 0$. The helper gives $\gamma(A) = \gamma_0e^{-2A} = \gamma_0e^{2a}$ and
 # the drift $2x$: $\dot x = -\sqrt{4x^2 + \gamma^2}f' - 2\alpha_tx$, as in
-# mirror2_and_ham.md §1.3. With $\alpha = 2\lambda$ both flows are the same.
+# Mirror, Mirror. With $\alpha = 2\lambda$ both flows are the same.
 
 
 # %%
@@ -153,7 +154,7 @@ def mirror2_convention() -> ms.TimeDependentPotential:
 
 
 def mirror2_potential_as_written() -> sp.Expr:
-    r"""$R_a$ of mirror2_and_ham.md §1.3, at scale $\gamma$ and tilt $\varphi$."""
+    r"""$R_a$ in the Mirror, Mirror convention, at scale $\gamma$ and tilt $\varphi$."""
     return (
         x * sp.asinh(2 * x / gamma) / 2 - sp.sqrt(4 * x**2 + gamma**2) / 4 - phi * x / 2
     )
@@ -206,9 +207,9 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## 5. PILoT's initialization and the penalty on the conserved set
 #
-# PILoT picks $m_0 = \sqrt{(\beta + \sqrt{\beta^2 + 4x^2})/2}$, $w_0 = x/m_0$, so
-# that $m_0w_0 = x_{\mathrm{init}}$ and $a_0 = \beta$ for every coordinate
-# (core_and_mask.md §2.5). On the conserved set the penalty is a function of $x$:
+# PILoT picks $m_0 = \sqrt{(\beta + \sqrt{\beta^2 + 4x^2})/2}$, $w_0 = x/m_0$, so that
+# $m_0w_0 = x_{\mathrm{init}}$ and $a_0 = \beta$ for every coordinate (Mask in the
+# Mirror, Algorithm 1). On the conserved set the penalty is a function of $x$:
 # $m^2 + w^2 = \sqrt{4x^2 + a^2}$ (the speed $M$ itself), ridge-like for
 # $|x| \ll a/2$ and lasso-like ($2|x|$) for $|x| \gg a/2$.
 
@@ -221,7 +222,7 @@ def pilot_init(beta: sp.Expr, x_init: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
 
 
 # %% [markdown]
-# ## 6. Beyond $m\odot w$: the range effect of Mirror, Mirror (§1.4 item 3)
+# ## 6. Beyond $m\odot w$: the range effect of Mirror, Mirror (Eq. 9)
 #
 # For $x = u^{2k} - v^{2k}$ with decay $\alpha_t(u^{2k} + v^{2k})$ the conserved
 # quantity moves additively, and mirror2 writes
@@ -299,7 +300,7 @@ def identities() -> dict[str, sp.Expr]:
         "mask: rate 4a": td.rate - 4 * a,
         "mask: drift 4x": td.drift - 4 * xm,
         "mask: a_t = a0 exp(-4 Lambda)": td.schedule - a0 * sp.exp(-4 * dose),
-        "mask: R_a as written in core_and_mask.md": td.induced.potential
+        "mask: R_a written out": td.induced.potential
         - mask_potential_as_written().subs(x, xm),
         "mask: R_a = Hypentropy(a/2, 1/2)": td.induced.potential
         - ms.hypentropy(xm, scale=a / 2, coef=sp.Rational(1, 2)),
@@ -351,7 +352,7 @@ def identities() -> dict[str, sp.Expr]:
 # %% [markdown]
 # The helper also refuses penalties that are not built from the monomials of the
 # map (here $h = m^2$), because then $m^2 - w^2$ changes at a rate that depends on
-# $x$ and no potential of this form exists (mirror2_and_ham.md §1.1).
+# $x$ and no potential of this form exists (Mirror, Mirror, Cor. 3.1).
 
 
 # %%

@@ -19,7 +19,8 @@
 # $$\theta_{k+1} = (\theta_k - \eta g)\odot
 # \exp\!\big(-\eta(\alpha\,\mathrm{sign}(\theta_k - \eta g)\odot g + \beta)\big),
 # \qquad g = \nabla f(\theta_k).$$
-# We expand it in $\eta$ (mirror2_and_ham.md §2.2, §2.3):
+# We expand it in $\eta$ (the flow of item 1 is HAM's Thm 4.2, and Thm B.6 for this
+# sign of the half step):
 #
 # 1. to first order it is the flow $\dot x = -(1+\alpha|x|)\nabla f - \beta x$, a
 #    Riemannian gradient flow with inverse metric $1 + \alpha|x|$;
@@ -33,7 +34,7 @@
 #    $\eta^2(gc + \tfrac12c^2x)$, $c = \alpha\,\mathrm{sign}(x)g + \beta$;
 # 5. on $f = \tfrac12(x-1)^2$ the time to reach $|x - 1| = \varepsilon$ from
 #    $x_0 < 0$ has a closed form, shorter than gradient flow's $\log\frac{1-x_0}
-#    {\varepsilon}$ (the "speed" claim, §2.5).
+#    {\varepsilon}$ (the "speed" claim; HAM, Thm 4.3).
 #
 # **Assumptions.**
 # - $\alpha > 0$, $\beta \ge 0$, $\eta > 0$ small; away from sign changes
@@ -123,13 +124,13 @@ def potential() -> dict[str, sp.Expr]:
 
 
 def potential_as_written() -> sp.Expr:
-    r"""mirror2_and_ham.md §2.2: $((1+u)\log(1+u) - u)/\alpha^2$, $u = \alpha|x|$."""
+    r"""$R_\alpha$ written out: $((1+u)\log(1+u) - u)/\alpha^2$, $u = \alpha|x|$."""
     u = alpha * x
     return ((1 + u) * sp.log(1 + u) - u) / alpha**2
 
 
 def conjugate_as_written() -> sp.Expr:
-    r"""§2.2: $R_\alpha^*(z) = (e^{\alpha|z|} - 1 - \alpha|z|)/\alpha^2$."""
+    r"""Written out: $R_\alpha^*(z) = (e^{\alpha|z|} - 1 - \alpha|z|)/\alpha^2$."""
     return (sp.exp(alpha * z) - 1 - alpha * z) / alpha**2
 
 

@@ -2,21 +2,14 @@
 
 The public API is flat: potentials (`Hypentropy`, ...), reparameterizations
 (`DiffOfSquares`, ...), problems (`LinearRegression`), flows (`MirrorFlow`, ...),
-the verbs `integrate`, `predict` and `optimize`, and the claims registry. Importing
+and the verbs `integrate`, `predict` and `optimize`. The papers' claims live in
+`mirrorflow.papers` and the `mirrorflow` command in `mirrorflow.app`; importing
+mirrorflow loads neither. Importing
 mirrorflow never changes JAX's configuration: turn on float64 yourself
 (`jax.config.update("jax_enable_x64", True)`) as the `mirrorflow` command does.
 """
 
 from . import masks as masks
-from .claims import (
-    REGISTRY as REGISTRY,
-    Check as Check,
-    Claim as Claim,
-    ClaimResult as ClaimResult,
-    claim as claim,
-    register as register,
-    run_claim as run_claim,
-)
 from .flows import (
     AbstractFlow as AbstractFlow,
     CommutingQuadratic as CommutingQuadratic,
@@ -123,7 +116,6 @@ __all__ = [
     "ham_limit",
     "hyperbolic_step",
     "masks",
-    "REGISTRY",
     "AbstractFlow",
     "AbstractPotential",
     "AbstractProblem",
@@ -132,9 +124,6 @@ __all__ = [
     "AbstractSeparableTimeDependentPotential",
     "AbstractTimeDependentPotential",
     "CallableSchedule",
-    "Check",
-    "Claim",
-    "ClaimResult",
     "CommutingQuadratic",
     "CommutingQuadraticPotential",
     "ConstantDecay",
@@ -174,7 +163,6 @@ __all__ = [
     "TimeDependentMirrorFlow",
     "TimeDependentReducedFlow",
     "bregman_projection",
-    "claim",
     "dose_from_mirror2",
     "factors_mask",
     "flow_paths",
@@ -193,9 +181,7 @@ __all__ = [
     "predict",
     "predict_regularized",
     "random_regression",
-    "register",
     "regularized_flow_paths",
-    "run_claim",
     "scheduled_weight_decay",
     "strength_from_mirror2",
     "weight_decay_penalty",

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from mirrorflow.bench import BenchRow, discover, run, table, time_call
-from mirrorflow.bench._runner import default_benchmarks_dir
+from mirrorflow.app import BenchRow, time_call
+from mirrorflow.app._bench import default_benchmarks_dir, discover, run, table
 
 
 def test_row_semantics():

@@ -9,8 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from mirrorflow.bench import discover, run, table
-from mirrorflow.bench._runner import default_benchmarks_dir
+from mirrorflow.app._bench import default_benchmarks_dir, discover, run, table
 from mirrorflow.optimizers import hadamard_reparam, ham
 
 

@@ -5,11 +5,11 @@ import math
 
 import pytest
 
-import mirrorflow as mf
-from mirrorflow.cli import main
+import mirrorflow.app as mfa
+from mirrorflow.app.cli import main
 
 
-# The `core.` claims of core_and_mask.md §4 (the spec's table, transcribed).
+# The `core.` claims (docs/theory/core.md, "Claims checked").
 SPEC_CORE_IDS = {
     "core.min_l2",
     "core.reparam_equals_mirror",
@@ -22,22 +22,23 @@ SPEC_CORE_IDS = {
     "core.depth_D",
     "core.time_scaling",
     "core.gd_matches_flow",
+    "core.mirror_descent_limit",
 }
 
 
 def test_every_core_claim_of_the_spec_is_registered():
-    registered = {c.id for c in mf.REGISTRY.values() if c.paper == "core"}
+    registered = {c.id for c in mfa.REGISTRY.values() if c.paper == "core"}
     assert registered == SPEC_CORE_IDS
-    for c in mf.REGISTRY.values():
+    for c in mfa.REGISTRY.values():
         assert c.statement and c.reference and c.tolerance_origin
 
 
 def test_check_semantics():
     # A NaN error never passes; error == tolerance passes.
-    assert not mf.Check("x", 0.0, float("nan"), float("nan"), 1.0).passed
-    assert mf.Check("x", 0.0, 1.0, 1.0, 1.0).passed
-    assert not mf.Check("x", 0.0, 2.0, 2.0, 1.0).passed
-    assert mf.Check("x", 0.0, 0.0, math.inf, 1.0).ratio == math.inf
+    assert not mfa.Check("x", 0.0, float("nan"), float("nan"), 1.0).passed
+    assert mfa.Check("x", 0.0, 1.0, 1.0, 1.0).passed
+    assert not mfa.Check("x", 0.0, 2.0, 2.0, 1.0).passed
+    assert mfa.Check("x", 0.0, 0.0, math.inf, 1.0).ratio == math.inf
 
 
 @pytest.fixture
@@ -45,11 +46,11 @@ def temporary_claims():
     """Claims registered only in this test: one passing, one failing, one raising."""
 
     def passing():
-        return [mf.Check("exact", 1.0, 1.0, 0.0, 1e-12)]
+        return [mfa.Check("exact", 1.0, 1.0, 0.0, 1e-12)]
 
     def failing():
         # Measured value deliberately outside its tolerance.
-        return [mf.Check("off", 1.0, 1.5, 0.5, 1e-3)]
+        return [mfa.Check("off", 1.0, 1.5, 0.5, 1e-3)]
 
     def raising():
         raise RuntimeError("boom")
@@ -57,14 +58,16 @@ def temporary_claims():
     ids = []
     for name, fn in (("passing", passing), ("failing", failing), ("raising", raising)):
         cid = f"testonly.{name}"
-        mf.register(
-            mf.Claim(cid, "testonly", f"a {name} claim", "none", "test", fn),
+        mfa.register(
+            mfa.Claim(
+                cid, "testonly", f"a {name} claim", "test only", "none", "test", fn
+            ),
             replace=True,
         )
         ids.append(cid)
     yield
     for cid in ids:
-        mf.claims.unregister(cid)
+        mfa.unregister(cid)
 
 
 def test_verify_exit_codes(temporary_claims, capsys, tmp_path):
@@ -136,6 +139,8 @@ def test_list_shows_the_claims(capsys):
 
 def test_register_rejects_bad_ids():
     with pytest.raises(ValueError, match="must look like"):
-        mf.register(mf.Claim("nodot", "core", "s", "r", "t", lambda: []))
+        mfa.Claim("nodot", "core", "s", "c", "r", "t", lambda: [])
+    with pytest.raises(ValueError, match="needs a `citation`"):
+        mfa.Claim("core.x", "core", "s", "", "r", "t", lambda: [])
     with pytest.raises(ValueError, match="already registered"):
-        mf.register(mf.REGISTRY["core.min_l2"])
+        mfa.register(mfa.REGISTRY["core.min_l2"])

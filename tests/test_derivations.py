@@ -654,7 +654,7 @@ def test_07_potential_conjugate_penalty_match_package():
 
 
 def test_07_time_to_accuracy_matches_quadrature_and_the_claim_numbers():
-    from mirrorflow.claims._ham import _time_to_eps
+    from mirrorflow.papers.ham import time_to_eps
 
     ns, _ = run_as_main("07_ham_hyperbolic_step")
     T = ns["ham_time_as_derived"]()
@@ -662,7 +662,7 @@ def test_07_time_to_accuracy_matches_quadrature_and_the_claim_numbers():
     for a in (1, 5, 200):
         expr = T.subs({eps: sp.Rational(1, 1000), x0: -sp.Rational(1, 2)})
         value = float(sp.limit(expr, alpha, a) if a == 1 else expr.subs(alpha, a))
-        quad = _time_to_eps(lambda t, a=a: 1 + a * abs(t), -0.5, 1.0, 1e-3)
+        quad = time_to_eps(lambda t, a=a: 1 + a * abs(t), -0.5, 1.0, 1e-3)
         assert value == pytest.approx(quad, rel=1e-10)
     # the spec's table (mirror2_and_ham.md §3, ham.faster_than_mw), 4 decimals
     for a, spec in ((1, 4.1335), (5, 1.6616), (200, 0.0819)):

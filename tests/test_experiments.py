@@ -34,22 +34,27 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-import mirrorflow as mf
-from mirrorflow import cli
-from mirrorflow.claims import REGISTRY, Check, Claim, ClaimResult, register, unregister
-from mirrorflow.claims._core import P1, P2
-from mirrorflow.claims._report import to_json
-from mirrorflow.experiments import (
+import mirrorflow.app as mfa
+from mirrorflow.app import (
+    REGISTRY,
+    Check,
+    Claim,
+    ClaimResult,
     ExperimentsError,
     ProcessExecutor,
     ResultCache,
     cache_key,
+    cli,
     code_version,
     discover,
     load_verify_json,
     make_figures,
     normalize_result,
+    register,
+    unregister,
 )
+from mirrorflow.app._verify_report import to_json
+from mirrorflow.papers.core import P1, P2
 
 
 TEMPLATE = """
@@ -59,7 +64,7 @@ import time
 
 import numpy as np
 
-from mirrorflow.experiments import Experiment, new_figure, save_figure
+from mirrorflow.app import Experiment, new_figure, save_figure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,9 +137,9 @@ def expected_result(seed: int = 0, n: int = 6, quick: bool = False) -> dict:
 
 
 def run_cli(*args, env=None, **kwargs) -> subprocess.CompletedProcess:
-    """Run `python -m mirrorflow.cli ARGS` in a fresh process."""
+    """Run `python -m mirrorflow.app.cli ARGS` in a fresh process."""
     return subprocess.run(
-        [sys.executable, "-m", "mirrorflow.cli", *map(str, args)],
+        [sys.executable, "-m", "mirrorflow.app.cli", *map(str, args)],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -185,7 +190,7 @@ def quiet_run(tiny, **kwargs):
     kwargs.setdefault("cache", ResultCache(tiny["cache"]))
     kwargs.setdefault("out_dir", tiny["out"])
     kwargs.setdefault("quick", False)
-    progress = mf.experiments.Progress(len(experiments), quiet=True)
+    progress = mfa.Progress(len(experiments), quiet=True)
     return make_figures(experiments, progress=progress, **kwargs)
 
 
@@ -212,7 +217,7 @@ def test_real_experiments_are_registered_with_existing_claims():
 def test_importing_experiments_does_not_touch_jax_config():
     # Oracle: JAX's default (x64 off); modules must not flip it on import.
     code = (
-        "import jax; from mirrorflow.experiments import discover; discover(); "
+        "import jax; from mirrorflow.app import discover; discover(); "
         "print(jax.config.read('jax_enable_x64'))"
     )
     out = subprocess.run(
@@ -346,7 +351,7 @@ def test_concurrent_writers_never_leave_a_corrupt_entry(tmp_path):
                 "-c",
                 script,
                 str(tmp_path),
-                mf.experiments._cache.__file__,
+                mfa._cache.__file__,
             ]
         )
         for _ in range(2)
@@ -466,7 +471,7 @@ def test_dask_local_cluster_gives_the_in_process_numbers(tiny):
         tiny,
         cache=None,
         out_dir=tiny["tmp"] / "c",
-        executor=mf.experiments.DaskExecutor(workers=2),
+        executor=mfa.DaskExecutor(workers=2),
     )
     for h, d in zip(here, dask, strict=True):
         assert d.status == "computed"
@@ -533,7 +538,7 @@ def test_list_shows_experiments_with_paper_and_figure(capsys):
     out = capsys.readouterr().out
     assert "core.min_l2" in out  # the claims are still listed
     row = next(line for line in out.splitlines() if line.startswith("core.alpha_sweep"))
-    assert "core" in row and "§1.4" in row and "core.alpha_to_zero_l1" in row
+    assert "core" in row and "Woodworth" in row and "core.alpha_to_zero_l1" in row
 
 
 def test_sigkill_then_resume_loses_nothing(tiny):
@@ -545,7 +550,7 @@ def test_sigkill_then_resume_loses_nothing(tiny):
     args = ["figures", "--experiments-dir", tiny["exps"], "--out", tiny["out"]]
     args += ["--cache-dir", tiny["cache"]]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mirrorflow.cli", *map(str, args)],
+        [sys.executable, "-m", "mirrorflow.app.cli", *map(str, args)],
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **env},
@@ -591,7 +596,7 @@ def test_two_concurrent_figures_processes_share_one_cache(tiny):
             [
                 sys.executable,
                 "-m",
-                "mirrorflow.cli",
+                "mirrorflow.app.cli",
                 "figures",
                 "--experiments-dir",
                 str(tiny["exps"]),
@@ -637,7 +642,7 @@ def test_progress_bar_on_a_terminal_and_plain_lines_elsewhere():
     # Oracle: the documented output forms (bar redrawn with "\r" on a terminal,
     # "still running" lines elsewhere, nothing with quiet).
     term = _Terminal()
-    progress = mf.experiments.Progress(2, stream=term)
+    progress = mfa.Progress(2, stream=term)
     progress.started("test.a", True)
     time.sleep(0.8)
     progress.close()
@@ -645,7 +650,7 @@ def test_progress_bar_on_a_terminal_and_plain_lines_elsewhere():
     assert "\r\033[K[" in text and "running: test.a" in text and "0/2" in text
 
     log = io.StringIO()
-    progress = mf.experiments.Progress(2, stream=log, interval=0.2)
+    progress = mfa.Progress(2, stream=log, interval=0.2)
     progress.started("test.a", False)
     time.sleep(1.5)
     progress.computed("test.a", 1.5)
@@ -656,7 +661,7 @@ def test_progress_bar_on_a_terminal_and_plain_lines_elsewhere():
     assert "[1/2] test.a: computed in 1.5 s" in text
 
     silent = io.StringIO()
-    progress = mf.experiments.Progress(1, stream=silent, quiet=True, interval=0.1)
+    progress = mfa.Progress(1, stream=silent, quiet=True, interval=0.1)
     progress.started("test.a", False)
     time.sleep(0.3)
     progress.summary([], 0.0)
@@ -753,7 +758,7 @@ def test_report_reuses_verify_json_and_runs_only_missing_claims(tmp_path, capsys
             calls[claim_id] += 1
             return [Check("x", 2.0, 2.0 + 1e-9, 1e-9, 1e-6)]
 
-        return Claim(claim_id, "test", "cheap", "exact", "1e-6", compute, "tests")
+        return Claim(claim_id, "test", "cheap", "test only", "exact", "1e-6", compute)
 
     for claim_id in calls:
         register(make(claim_id))
@@ -776,9 +781,8 @@ def test_report_reuses_verify_json_and_runs_only_missing_claims(tmp_path, capsys
         reused = load_verify_json(verify)[0]
         md = (out / "report.md").read_text()
         # The row shows the numbers of the verify file (oracle: that file).
-        assert (
-            f"| test.reused | test | cheap | 2 | {reused.checks[0].measured:.4g}" in md
-        )
+        measured = f"{reused.checks[0].measured:.4g}"
+        assert f"| test.reused | test only | cheap | 2 | {measured}" in md
         bad = tmp_path / "bad.json"
         bad.write_text("{}")
         argv[argv.index(str(verify))] = str(bad)
@@ -902,7 +906,7 @@ def test_path_agreement_full_run_within_the_claims_tolerance():
 
 
 def test_code_version_follows_sibling_modules_named_in_the_source(tmp_path):
-    from mirrorflow.experiments._cache import code_version
+    from mirrorflow.app._cache import code_version
 
     a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
     a.write_text('SHARED = "b.py"\n')

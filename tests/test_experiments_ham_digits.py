@@ -18,7 +18,7 @@ import optax
 import pytest
 
 from mirrorflow import masks
-from mirrorflow.experiments import (
+from mirrorflow.app import (
     Progress,
     ResultCache,
     default_experiments_dir,
@@ -28,8 +28,8 @@ from mirrorflow.experiments import (
 
 
 FILES = {
-    "ham.digits_dense_sparse": "ham_digits_dense_sparse.py",
-    "ham.alpha_beta_grid": "ham_alpha_beta_grid.py",
+    "ham.digits_dense_sparse": "ham/digits_dense_sparse.py",
+    "ham.alpha_beta_grid": "ham/alpha_beta_grid.py",
 }
 
 
@@ -234,8 +234,7 @@ def test_full_grid_matches_the_recipe():
 def test_report_shows_an_experiments_tables(tmp_path):
     # A result with `report_tables` (the digits table format): the report prints
     # every cell, escaped, beside the figure (oracle: the table given here).
-    from mirrorflow.experiments import Outcome
-    from mirrorflow.experiments._report import build_html, build_markdown
+    from mirrorflow.app import Outcome, build_html, build_markdown
 
     exp = experiment("ham.digits_dense_sparse")
     tables = {

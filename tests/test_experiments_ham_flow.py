@@ -17,14 +17,14 @@ import pytest
 import scipy.integrate
 import scipy.optimize
 
-from mirrorflow.claims._ham import ham_problem
-from mirrorflow.experiments import default_experiments_dir, load_experiment_file
+from mirrorflow.app import default_experiments_dir, load_experiment_file
 from mirrorflow.optimizers import ham
+from mirrorflow.papers.ham import ham_problem
 
 
 NAMES = {
-    "ham.metric": "ham_metric.py",
-    "ham.dln_regression": "ham_dln_regression.py",
+    "ham.metric": "ham/metric.py",
+    "ham.dln_regression": "ham/dln_regression.py",
 }
 
 

@@ -15,10 +15,8 @@ import numpy as np
 import pytest
 
 import mirrorflow as mf
-from mirrorflow.claims import REGISTRY
-from mirrorflow.claims._mask import P2, _params0
-from mirrorflow.claims._mirror2 import P1 as M2_P1
-from mirrorflow.experiments import (
+from mirrorflow.app import (
+    REGISTRY,
     Progress,
     ResultCache,
     default_experiments_dir,
@@ -26,16 +24,18 @@ from mirrorflow.experiments import (
     make_figures,
 )
 from mirrorflow.flows import weight_decay_potential
+from mirrorflow.papers.mask import P2, params0
+from mirrorflow.papers.mirror2 import P1 as M2_P1
 from mirrorflow.regularization import SwitchOff
 from mirrorflow.reparam import Hadamard
 
 
 NAMES = {
-    "mask.potential_shapes": "mask_potential_shapes.py",
-    "mask.dln_limits": "mask_dln_limits.py",
-    "mask.pilot_vs_l1": "mask_pilot_vs_l1.py",
-    "mirror2.three_effects": "mirror2_three_effects.py",
-    "mask.digits_sparsification": "mask_digits_sparsification.py",
+    "mask.potential_shapes": "mask/potential_shapes.py",
+    "mask.dln_limits": "mask/dln_limits.py",
+    "mask.pilot_vs_l1": "mask/pilot_vs_l1.py",
+    "mirror2.three_effects": "mirror2/three_effects.py",
+    "mask.digits_sparsification": "mask/digits_sparsification.py",
 }
 
 
@@ -86,7 +86,7 @@ def test_potential_shapes_closed_form(quick_results, tmp_path):
 def test_dln_limits_flows_land_on_predictions(quick_results, tmp_path):
     r = quick_results("mask.dln_limits")
     prob = P2()
-    family, z0 = weight_decay_potential(Hadamard(), _params0())
+    family, z0 = weight_decay_potential(Hadamard(), params0())
     for x, dose, left in zip(r["flow_x"], r["run_doses"], r["dose_left"], strict=True):
         # Oracle: the dual-Newton projection at a_inf = beta exp(-4 Lambda), computed
         # here with a step schedule of the same dose; 1e-7 is the claim's tolerance
@@ -121,7 +121,7 @@ def test_pilot_vs_l1(quick_results, tmp_path):
     # full run, T = 1e5, reaches the claim's 1e-8); 1e-2 leaves a margin of 4.
     assert r["const_vs_lasso"] < 1e-2
     # Switch-off end point vs the dual-Newton prediction: the claim's 1e-7.
-    family, z0 = weight_decay_potential(Hadamard(), _params0())
+    family, z0 = weight_decay_potential(Hadamard(), params0())
     pred = mf.predict_regularized(
         prob, family, SwitchOff(0.0, 1.0), z0=z0, total_dose=r["dose"]
     ).x

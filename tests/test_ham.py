@@ -9,6 +9,7 @@ import pytest
 import scipy.optimize
 
 import mirrorflow as mf
+import mirrorflow.app as mfa
 from mirrorflow.optimizers import HamScheduleState, ham, hyperbolic_step, optimize
 from mirrorflow.predictions._ham import _newton_dense, _newton_woodbury
 
@@ -68,7 +69,7 @@ def test_potential_rejects_bad_alpha():
 
 @pytest.fixture(scope="module")
 def p1():
-    from mirrorflow.claims._ham import P1, x0_p1
+    from mirrorflow.papers.ham import P1, x0_p1
 
     return P1(), x0_p1()
 
@@ -376,7 +377,7 @@ def test_every_ham_claim_of_the_spec_is_registered():
         "zero_sign_preserving",
         "no_state_overhead",
     }
-    registered = {c.id for c in mf.REGISTRY.values() if c.paper == "ham"}
+    registered = {c.id for c in mfa.REGISTRY.values() if c.paper == "ham"}
     assert registered == {f"ham.{name}" for name in spec}
 
 

@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 
 import mirrorflow as mf
-from mirrorflow.claims import AUDIT_LABEL, REGISTRY, run_claim, running
-from mirrorflow.cli import main
+import mirrorflow.app as mfa
+from mirrorflow.app import AUDIT_LABEL, REGISTRY, run_claim
+from mirrorflow.app.cli import main
+from mirrorflow.papers import running
 from mirrorflow.solvers import audit_integration, record_integrations, scale_tolerances
 from mirrorflow.solvers._audit import HORIZON_FACTOR, LOSS_FLOOR, STEP_FRACTION
 
@@ -135,14 +137,14 @@ def audited_claims(problem):
 
     def far():
         sol = _far(problem)
-        return [mf.Check("loss", 0.0, float(sol.loss_final), 0.0, 1.0)]
+        return [mfa.Check("loss", 0.0, float(sol.loss_final), 0.0, 1.0)]
 
     def stopped():
         sol = _stopped(problem)
-        return [mf.Check("loss", 0.0, float(sol.loss_final), 0.0, 1.0)]
+        return [mfa.Check("loss", 0.0, float(sol.loss_final), 0.0, 1.0)]
 
     def raising():
-        checks = [mf.Check("first", 0.0, 0.0, 0.0, 1.0)]
+        checks = [mfa.Check("first", 0.0, 0.0, 0.0, 1.0)]
         with running("the second check"):
             mf.integrate(*_gf(problem), 1.0, 0.5)  # t1 < t0: a ValueError
         return checks
@@ -150,11 +152,14 @@ def audited_claims(problem):
     ids = []
     for name, fn in (("far", far), ("stopped", stopped), ("raising", raising)):
         cid = f"auditonly.{name}"
-        mf.register(mf.Claim(cid, "auditonly", name, "none", "test", fn), replace=True)
+        mfa.register(
+            mfa.Claim(cid, "auditonly", name, "test only", "none", "test", fn),
+            replace=True,
+        )
         ids.append(cid)
     yield
     for cid in ids:
-        mf.claims.unregister(cid)
+        mfa.unregister(cid)
 
 
 def test_run_claim_adds_the_audit_as_a_check_that_can_fail(audited_claims):

@@ -7,7 +7,8 @@ import optax
 import pytest
 
 import mirrorflow as mf
-from mirrorflow.cli import main
+import mirrorflow.app as mfa
+from mirrorflow.app.cli import main
 from mirrorflow.optimizers import (
     MaskWeight,
     factors_mask,
@@ -309,11 +310,11 @@ SPEC_MIRROR2_IDS = {
 
 def test_every_linear_mask_and_mirror2_claim_is_registered():
     for paper, ids in (("mask", SPEC_MASK_IDS), ("mirror2", SPEC_MIRROR2_IDS)):
-        registered = {c.id for c in mf.REGISTRY.values() if c.paper == paper}
+        registered = {c.id for c in mfa.REGISTRY.values() if c.paper == paper}
         assert ids <= registered, paper
         for cid in ids:
-            c = mf.REGISTRY[cid]
-            assert c.statement and c.reference and c.tolerance_origin and c.source
+            c = mfa.REGISTRY[cid]
+            assert c.statement and c.reference and c.tolerance_origin and c.citation
 
 
 def test_cheap_mirror2_claims_pass_through_the_cli(capsys):

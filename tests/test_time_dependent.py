@@ -302,7 +302,7 @@ def test_prediction_satisfies_kkt_and_depends_only_on_the_dose(small):
     dz = np.asarray(family.grad(a.x, 1.0) - z0)
     coef, *_ = np.linalg.lstsq(A.T, dz, rcond=None)
     np.testing.assert_allclose(A.T @ coef, dz, atol=1e-9)
-    assert "2.4(a)" in a.theorem
+    assert "Thm 3.3" in a.theorem
 
 
 def test_constant_decay_predicts_the_lasso(small):

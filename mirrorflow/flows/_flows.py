@@ -53,8 +53,8 @@ class MirrorFlow(AbstractFlow):
     The weights are $x = \nabla R^*(z)$.
 
     This is $\frac{d}{dt}\nabla R(x_t) = -\nabla f(x_t)$ with $z = \nabla R(x)$: no
-    Hessian is formed or inverted (core_and_mask.md §1.1). Start it from
-    `y0 = flow.initial_state(x0)` $= \nabla R(x_0)$.
+    Hessian is formed or inverted (the dual form is often the better-conditioned ODE).
+    Start it from `y0 = flow.initial_state(x0)` $= \nabla R(x_0)$.
     """
 
     problem: AbstractProblem
@@ -118,8 +118,8 @@ class ReducedMirrorFlow(AbstractFlow):
     \dot\lambda = \nabla L(Ax(\lambda)),
     \quad\lambda(0) = 0,$$
     an ODE with $n$ unknowns instead of $d$, with the exact Jacobian
-    $-s\,A\,\mathrm{diag}(\nabla^2R^*(z))\,A^\top$ (symmetric negative semidefinite;
-    DESIGN.md, "Coordinates").
+    $-s\,A\,\mathrm{diag}(\nabla^2R^*(z))\,A^\top$ (symmetric negative semidefinite):
+    the fast path when $n \ll d$.
 
     Args:
         problem: a loss with `is_linear` (linear regression).
@@ -180,7 +180,8 @@ def flow_paths(problem, reparam: AbstractReparam, params0: PyTree) -> FlowPaths:
 
     Gradient flow on `reparam` from `params0`, and the mirror flow of the induced
     potential in dual, primal (Riemannian) and reduced coordinates, all on the same
-    clock. Used to cross-check the paths (core_and_mask.md §1.4).
+    clock. Used to cross-check the paths (the reparameterization is the mirror flow
+    of its induced potential, e.g. Woodworth et al. 2020, Thm 1).
     """
     potential = reparam.induced_potential(params0)
     x0 = reparam.to_x(params0)

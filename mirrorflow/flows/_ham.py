@@ -1,4 +1,4 @@
-r"""The Riemannian gradient flow of GD+HAM (mirror2_and_ham.md §2.2)."""
+r"""The Riemannian gradient flow of GD+HAM (HAM, Jacobs et al. ICLR 2026, Thm B.6)."""
 
 import math
 
@@ -41,7 +41,8 @@ class HamFlow(AbstractFlow):
 
     The $\eta\to 0$ limit of HAM's step $\theta\odot\exp(-\eta(\alpha\,
     \mathrm{sign}(\theta)\odot\nabla f + \beta))$ after a gradient step
-    (mirror2_and_ham.md §2.2). It is the Riemannian gradient flow of
+    (HAM, Thm 4.2, and Thm B.6 for the sign of the half step used here;
+    derivations/07_ham_hyperbolic_step.py). It is the Riemannian gradient flow of
     $f + \beta h_\alpha$ in the Hessian metric $\nabla^2R_\alpha =
     \mathrm{diag}(1/(1+\alpha|x|))$ of `HamPotential(alpha)` (the drift
     $-(1+\alpha|x|)\beta\nabla h_\alpha(x)$ equals $-\beta x$, written that way here);

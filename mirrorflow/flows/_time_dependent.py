@@ -1,6 +1,6 @@
 r"""Flows with explicit weight decay: parameter space, dual and reduced coordinates.
 
-One mechanism for both papers (core_and_mask.md §2, mirror2_and_ham.md §1):
+One mechanism for both papers (Mask in the Mirror, Thm 3.1; Mirror, Mirror, Thm 3.1):
 gradient flow on $F_t(p) = f(g(p)) + \lambda_t h(p)$, with $h$ the
 reparameterization's own penalty, moves $x = g(p)$ along the time-dependent mirror flow
 $\frac{d}{dt}\nabla R_{\Lambda_t}(x_t) = -\nabla f(x_t)$. In dual coordinates the ODE
@@ -39,7 +39,7 @@ class CommutingQuadratic(AbstractReparam):
 
     Params `w` of shape `(p,)`; $A_1..A_d$ symmetric and commuting, with the admissible
     weight-decay penalty $h(w) = w^\top Bw$ ($B$ symmetric, commuting with every
-    $A_i$; mirror2_and_ham.md §1.2 and Cor. 3.1 there: the penalty must be built from
+    $A_i$; Mirror, Mirror, Thm 3.3 and Cor. 3.1: the penalty must be built from
     the model's own monomials). Covers $m\odot w$ ($p = 2d$, $B = I$) and
     simultaneously diagonalizable matrix sensing. Its potential is not separable in
     $x$: use `weight_decay_potential`, which returns a `CommutingQuadraticPotential`.
@@ -95,7 +95,7 @@ def weight_decay_penalty(reparam: AbstractReparam, params: PyTree) -> Scalar:
 
     $\|m\|^2 + \|w\|^2$ for `Hadamard`, $\|u\|^2 + \|v\|^2$ for `DiffOfSquares`
     (and the sum of squares of every leaf by default), $\sum_i u_i^D + v_i^D$ for
-    `DeepDiagonal(D)` (mirror2_and_ham.md §1.1: plain L2 decay is admissible only for
+    `DeepDiagonal(D)` (Mirror, Mirror, Cor. 3.1: plain L2 decay is admissible only for
     depth 2), $w^\top Bw$ for `CommutingQuadratic`. The objective is
     $f(g(p)) + \lambda_t h(p)$.
     """
@@ -114,7 +114,8 @@ def weight_decay_potential(
 
     Gradient flow on $f(g(p)) + \lambda_t h(p)$ from `params0` satisfies
     $\nabla R_{\Lambda_t}(x_t) = z_0 - \int_0^t\nabla f(x_s)\,ds$
-    (core_and_mask.md §2.2; mirror2_and_ham.md §1.2-1.4).
+    (Mask in the Mirror, Thm 3.1; Mirror, Mirror, Thms 3.1 and 3.3;
+    derivations/06_weight_decay_time_dependent.py).
 
     - `Hadamard`: `TimeDependentHypentropy(|m0^2 - w0^2|/2, coef=1/2)`,
       $z_0 = \tfrac12\mathrm{arcsinh}(2x_0/|a_0|)$ (= artanh($w_0/m_0$) if
@@ -170,9 +171,9 @@ class RegularizedGradientFlow(AbstractFlow):
     $\dot p = -\nabla_p\big[f(g(p)) + \lambda_t h(p)\big]$, $h$ from
     `weight_decay_penalty` (for $x = m\odot w$:
     $\dot m = -w\odot\nabla f - 2\lambda_tm$, $\dot w = -m\odot\nabla f - 2\lambda_tw$;
-    core_and_mask.md §2.1). The general path (any loss); the state is the parameter
-    pytree. Integrate it with `integrate_piecewise` so that solvers restart at the
-    schedule's jumps.
+    the mask convention, docs/theory/conventions.md). The general path (any loss); the
+    state is the parameter pytree. Integrate it with `integrate_piecewise` so that
+    solvers restart at the schedule's jumps.
 
     Args:
         problem: the loss $f$.
@@ -236,8 +237,9 @@ class TimeDependentMirrorFlow(_AbstractClockFlow):
 
     State `(z, s)`: $s$ is the clock $t$ (closed-form dose, $\dot s = 1$) or the dose
     $\Lambda$ ($\dot s = \lambda_t$, `CallableSchedule`). Equals
-    `RegularizedGradientFlow` on the weights $x$ (core_and_mask.md §2.2(4); the dual
-    ODE of mirror2_and_ham.md §1.3 with $\mu = z - \varphi/2$). Start it from
+    `RegularizedGradientFlow` on the weights $x$ (Mask in the Mirror, Thm 3.1; the
+    dual ODE of Mirror, Mirror with $\mu = z - \varphi/2$,
+    derivations/06_weight_decay_time_dependent.py). Start it from
     `flow.initial_state(z0)`.
 
     Args:
@@ -277,8 +279,8 @@ class TimeDependentReducedFlow(_AbstractClockFlow):
     For $f(x) = L(Ax)$ the dual path stays on $z_0 - A^\top\nu$ whatever the dose, so
     $$x = \nabla R^*_{\Lambda_t}(z_0 - A^\top\nu),\qquad \dot\nu = \nabla L(Ax),
     \qquad \nu(0) = 0,$$
-    with state `(nu, s)` as in `TimeDependentMirrorFlow` (core_and_mask.md §2.2(5):
-    $\nabla R_{\Lambda_t}(x_t) - z_0 \in \mathrm{range}A^\top$).
+    with state `(nu, s)` as in `TimeDependentMirrorFlow` (the invariant behind Mask in
+    the Mirror, Thm 3.3: $\nabla R_{\Lambda_t}(x_t) - z_0 \in \mathrm{range}A^\top$).
 
     Args:
         problem: a loss with `is_linear` (`LinearRegression`).
@@ -409,7 +411,8 @@ def integrate_piecewise(
     controller (`diffrax.ClipStepSizeController(jump_ts=...)`), so one compiled solve
     steps exactly onto each jump and restarts there. With `ScipyReference` it
     integrates segment by segment, restarting from the state **at the segment end**
-    (core_and_mask.md §1.7; `solve_ivp` has no jump option). A terminating
+    (restarting from the last save time instead silently breaks the conservation
+    laws; `solve_ivp` has no jump option). A terminating
     `stop_loss` event ends the whole run. Other arguments as in `integrate`.
 
     Args:

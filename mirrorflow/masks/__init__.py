@@ -1,7 +1,7 @@
 """Pruning-at-initialization masks: random (uniform, ERK), magnitude, SNIP, GraSP,
 SynFlow, and the helpers `apply_mask` and `density`.
 
-Used by Sign-In, HAM's sparse runs and the graphon room (DESIGN.md). Each mask
+Used by Sign-In, HAM's sparse runs and the graphon analysis of pruning masks. Each mask
 function is pure and returns a pytree of boolean arrays shaped like the parameters;
 by default only leaves with `ndim >= 2` are pruned (biases stay dense).
 """

@@ -5,6 +5,10 @@ from ._ham import (
     ham as ham,
     hyperbolic_step as hyperbolic_step,
 )
+from ._mirror_descent import (
+    MirrorDescentState as MirrorDescentState,
+    mirror_descent as mirror_descent,
+)
 from ._optimize import OptimizeResult as OptimizeResult, optimize as optimize
 from ._pilot import (
     HadamardReparamState as HadamardReparamState,

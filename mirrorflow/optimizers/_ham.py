@@ -1,4 +1,4 @@
-r"""HAM's hyperbolic step as an optax transformation (mirror2_and_ham.md §2.1).
+r"""HAM's hyperbolic step as an optax transformation (docs/theory/ham.md, section 1).
 
 One HAM step with a base optimizer $B$ (SGD, momentum, Adam, ...) and the raw
 gradient $g = \nabla f(\theta_k)$:
@@ -115,7 +115,7 @@ def ham(
     HAM wraps the base optimizer rather than following it in `optax.chain`: a later
     link of a chain only sees the base's output, not the gradient (for Adam the two
     differ in more than a factor). With a constant rate the state *is* the base's
-    state: HAM adds no optimizer state (mirror2_and_ham.md §2.6).
+    state: HAM adds no optimizer state (docs/theory/ham.md, section 6).
 
     Defaults `alpha = 200`, `beta = 1e-3` are the wrapper's (its ImageNet setting).
 

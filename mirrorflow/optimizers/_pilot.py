@@ -4,9 +4,10 @@ r"""Training $x = m\odot w$ with optax: the reparameterizing wrapper and PILoT.
 parameters $(m, w)$ into one acting on a model's ordinary parameters $x$: the model
 and its loss stay unchanged, the state keeps the factors, and by the chain rule
 $\nabla_m F = \nabla_xf\odot w$, $\nabla_w F = \nabla_xf\odot m$. `pilot` is the
-ready PILoT optimizer (Jacobs & Burkholz, ICLR 2025; core_and_mask.md §2.5):
-the initialization $m_0\odot w_0 = x_{\rm init}$, $m_0^2 - w_0^2 = \beta$, gradient
-descent on $f(m\odot w) + \lambda(\|m\|^2 + \|w\|^2)$ and the dynamic schedule.
+ready PILoT optimizer (Mask in the Mirror, Jacobs & Burkholz, ICLR 2025, Algorithm 1;
+docs/theory/mask_in_the_mirror.md, section 6): the initialization
+$m_0\odot w_0 = x_{\rm init}$, $m_0^2 - w_0^2 = \beta$, gradient descent on
+$f(m\odot w) + \lambda(\|m\|^2 + \|w\|^2)$ and the dynamic schedule.
 """
 
 import math
@@ -35,7 +36,7 @@ def pilot_init(x: jax.Array, beta: float) -> MaskWeight:
     r"""PILoT's initialization of one leaf: $m_0\odot w_0 = x$, $m_0^2 - w_0^2 = \beta$.
 
     $m_0 = \sqrt{(\beta + \sqrt{\beta^2 + 4x^2})/2}$, $w_0 = x/m_0$ (elementwise,
-    core_and_mask.md §2.5). Then $a_0 = \beta$ in every coordinate,
+    Mask in the Mirror, Algorithm 1). Then $a_0 = \beta$ in every coordinate,
     $z_0 = \tfrac12\mathrm{arcsinh}(2x/\beta)$, and $m_t$ never crosses zero. Keeps the
     dtype of `x`.
 
@@ -166,10 +167,10 @@ def pilot(
     $m \leftarrow m - \eta(g\odot w + 2\lambda m)$,
     $w \leftarrow w - \eta(g\odot m + 2\lambda w)$; other leaves take a plain GD step.
     Initialization `pilot_init(x, beta)`; $\lambda$ starts at `initial_strength` and
-    follows `PilotRule` once per epoch (core_and_mask.md §2.5; the rule's inequality
-    directions are the spec's reading, flagged there). In the second half of training
-    $\lambda$ decays geometrically, so the final implicit bias is the hypentropy of
-    scale $\beta e^{-4\Lambda_\infty}$ (§2.4(a)).
+    follows `PilotRule` once per epoch (Mask in the Mirror, Algorithm 1; the rule's
+    inequality directions are our reading of it, flagged there). In the second half
+    of training $\lambda$ decays geometrically, so the final implicit bias is the
+    hypentropy of scale $\beta e^{-4\Lambda_\infty}$ (Mask in the Mirror, Thm 3.3).
 
     The rule needs the training accuracy at the end of each epoch: pass it as
     `update(grads, state, params, accuracy=acc)`, or give `metric_fn(params)` here (it

@@ -2,11 +2,11 @@ r"""Weight-decay schedules as optax transformations (mask convention).
 
 Each adds the gradient $2\lambda_k p$ of the penalty $\lambda_k\|p\|^2$ to the incoming
 updates (gradients), so that `optax.chain(scheduled_weight_decay(schedule, eta),
-optax.sgd(eta))` is gradient descent on $f + \lambda_t\|p\|^2$ with step $\eta$ at
-times $t_k = k\eta$: the forward-Euler discretization of `RegularizedGradientFlow`.
-The state records the discrete dose $\Lambda = \eta\sum_k\lambda_k$, which is what the
-limit prediction of the discrete run uses (core_and_mask.md §4,
-`mask.gd_matches_time_dependent_flow`). Note the convention: optax's own
+optax.sgd(eta))` is gradient descent on $f + \lambda_t\|p\|^2$ with step $\eta$ at times
+$t_k = k\eta$: the forward-Euler discretization of `RegularizedGradientFlow`. The state
+records the discrete dose $\Lambda = \eta\sum_k\lambda_k$, which is what the limit
+prediction of the discrete run uses (claim `mask.gd_matches_time_dependent_flow`,
+docs/theory/mask_in_the_mirror.md). Note the convention: optax's own
 `add_decayed_weights(wd)` adds $\mathrm{wd}\cdot p$, i.e. penalty
 $\tfrac{\mathrm{wd}}{2}\|p\|^2$ (the mirror2 convention,
 $\mathrm{wd} = \alpha = 2\lambda$).
@@ -124,7 +124,7 @@ def scheduled_weight_decay(
     r"""Add $2\lambda_{t_k}\,p$ to the updates, $t_k = k\cdot$`step_size`.
 
     The gradient of the penalty $\lambda_t\|p\|^2$ (mask convention,
-    core_and_mask.md §2.1). Chain it before the optimizer:
+    docs/theory/conventions.md, section 3). Chain it before the optimizer:
     `optax.chain(scheduled_weight_decay(schedule, eta), optax.sgd(eta))`. Pure,
     jit-able, dtype-preserving (float32 parameters stay float32).
 
@@ -187,10 +187,11 @@ def pilot_weight_decay(
 
     At the start of every epoch after the first (step $k = eS$, $e \ge 1$ completed
     epochs) $\lambda \leftarrow$ `rule.next_strength(lambda, e, accuracy,
-    previous_accuracy, ||x||_1)` (core_and_mask.md §2.5, directions flagged in
-    `PilotRule`), where `accuracy` is the training accuracy of the current parameters,
-    passed to `update` as an extra argument (as `optax.contrib.reduce_on_plateau`
-    takes `value`), and $\|x\|_1 = \sum\|m\odot w\|_1$ over the `MaskWeight` nodes of
+    previous_accuracy, ||x||_1)` (Mask in the Mirror, Algorithm 1;
+    docs/theory/mask_in_the_mirror.md, section 6; directions flagged in `PilotRule`),
+    where `accuracy` is the training accuracy of the current parameters, passed to
+    `update` as an extra argument (as `optax.contrib.reduce_on_plateau` takes `value`),
+    and $\|x\|_1 = \sum\|m\odot w\|_1$ over the `MaskWeight` nodes of
     `params` (over the decayed leaves if there are none).
 
     Args:

@@ -79,11 +79,12 @@ class DeepDiagonalPotential(AbstractPotential):
     -(\gamma_v+\kappa z)^{-\frac{D}{D-2}},$$
     on the dual domain $-\gamma_v/\kappa < z < \gamma_u/\kappa$. Gradient flow on
     $(u, v)$ is the mirror flow of $R$ with the same clock and $\nabla R(x_0) = 0$,
-    and $u^{2-D} = \gamma_u - \kappa z$, $v^{2-D} = \gamma_v + \kappa z$
-    (core_and_mask.md §1.6, generalized here from $u_0 = v_0 = \alpha$ to any
-    $u_0, v_0 > 0$ by the same integration). $R$ has no elementary closed form:
-    the mirror map is computed by bisection plus Newton on the monotone
-    $\nabla R^*$, and $R(x) = \langle z, x\rangle - R^*(z)$ at $z = \nabla R(x)$.
+    and $u^{2-D} = \gamma_u - \kappa z$, $v^{2-D} = \gamma_v + \kappa z$ (the
+    depth-$D$ model of Woodworth et al. 2020, Thm 3, with $u_0 = v_0 = \alpha$;
+    derivations/04_deep_diagonal.py derives it for any $u_0, v_0 > 0$ by the same
+    integration). $R$ has no elementary closed form: the mirror map is computed by
+    bisection plus Newton on the monotone $\nabla R^*$, and
+    $R(x) = \langle z, x\rangle - R^*(z)$ at $z = \nabla R(x)$.
     Domain of $R$: $\mathbb{R}^d$.
 
     Args:

@@ -1,4 +1,4 @@
-r"""The potential of HAM's Riemannian flow (mirror2_and_ham.md §2.2)."""
+r"""The potential of HAM's Riemannian flow (derivations/07_ham_hyperbolic_step.py)."""
 
 import math
 
@@ -49,7 +49,8 @@ class HamPotential(AbstractPotential):
     hyperbolic step), so on underdetermined regression it converges to
     $\arg\min_{Ax=b} D_{R_\alpha}(x, x_0)$. $\alpha\to 0$ gives $x^2/2$ (gradient
     descent); $\alpha|x|\gg 1$ gives $\frac{|x|}{\alpha}\log(\alpha|x|)$, a
-    log-weighted L1 (mirror2_and_ham.md §2.2, §2.4). Domain: $\mathbb{R}^d$.
+    log-weighted L1 (HAM, Jacobs et al. ICLR 2026, Thm 4.6;
+    derivations/07_ham_hyperbolic_step.py). Domain: $\mathbb{R}^d$.
 
     $R_\alpha$ is $C^2$; $R_\alpha^*$ is only $C^1$ in its Hessian at $z = 0$ and
     overflows for $\alpha|z| > 709$ (float64): the dual Newton solver rejects

@@ -33,7 +33,8 @@ class SquaredNorm(AbstractPotential):
     Mirror map $kx$, inverse $z/k$, metric $kI$, $D_R(x,y) = \tfrac{k}{2}\|x-y\|^2$.
     Its mirror flow is gradient flow (time scaled by $1/k$) and converges on
     underdetermined least squares to the minimum-norm interpolant
-    $x_0 + A^+(b - Ax_0)$ (core_and_mask.md §1.2). Domain: $\mathbb{R}^d$.
+    $x_0 + A^+(b - Ax_0)$ (Gunasekar et al. 2018, Thm 1;
+    derivations/01_quadratic_and_entropy.py). Domain: $\mathbb{R}^d$.
     """
 
     coef: float = 1.0
@@ -75,7 +76,8 @@ class NegEntropy(AbstractPotential):
     Mirror map $k\,s\log(sx)$, inverse $s\,e^{sz/k}$, metric $k/|x|$,
     $R^*(z) = k\sum_i e^{s_i z_i/k}$, and $D_R(x,y) = k\,\mathrm{KL}(sx\,\|\,sy)$
     (generalized). $x = w\odot w$ induces $k = 1/4$; balanced $m\odot w$ induces
-    $k = 1/2$ (core_and_mask.md §1.3, §1.5). Domain: $s_i x_i > 0$.
+    $k = 1/2$ (derivations/01_quadratic_and_entropy.py, 02_hadamard_mw.py). Domain:
+    $s_i x_i > 0$.
 
     Args:
         coef: the constant $k > 0$.
@@ -133,9 +135,11 @@ class Hypentropy(AbstractPotential):
     `Hypentropy(alpha)` is the potential induced by gradient flow on
     $x = u\odot u - v\odot v$ with $u_0 = v_0 = \alpha$: $c = 2\alpha^2$, $k = 1/4$,
     i.e. $R_\alpha = Q_\alpha/4$ with Woodworth et al.'s (2020) $Q_\alpha$
-    (core_and_mask.md §1.4). `Hypentropy(scale=abs(a)/2, coef=0.5)` is the $R_a$ of
-    $x = m\odot w$ with imbalance $a = m^2 - w^2$ (§1.5, §2.2). Small $c$
-    approaches an L1 geometry, large $c$ an L2 one.
+    (Woodworth et al. 2020, Thm 1; derivations/03_difference_of_squares.py).
+    `Hypentropy(scale=abs(a)/2, coef=0.5)` is the $R_a$ of $x = m\odot w$ with
+    imbalance $a = m^2 - w^2$ (Mask in the Mirror, Jacobs & Burkholz 2025, Thms 2.1
+    and 3.1; derivations/02_hadamard_mw.py, 06_weight_decay_time_dependent.py).
+    Small $c$ approaches an L1 geometry, large $c$ an L2 one.
 
     Args:
         alpha: initialization scale $\alpha > 0$ (scalar or per coordinate); sets

@@ -4,7 +4,9 @@ Gradient flow on $f(g(p)) + \lambda_t h(p)$, with $h$ the reparameterization's o
 penalty, is the time-dependent mirror flow
 $$\frac{d}{dt}\nabla R_{\Lambda_t}(x_t) = -\nabla f(x_t),\qquad
 \Lambda_t = \int_0^t\lambda_s\,ds,$$
-(core_and_mask.md §2.2(4); mirror2_and_ham.md §1.1-1.4). Weight decay leaves the dual
+(Mask in the Mirror, Jacobs & Burkholz 2025, Thm 3.1; Mirror, Mirror of the Flow,
+Jacobs, Zhou & Burkholz 2025, Thm 3.1; derived in
+derivations/06_weight_decay_time_dependent.py). Weight decay leaves the dual
 dynamics untouched and acts only through the dose $\Lambda_t$ on the family $R_\Lambda$.
 Each family here is indexed by $\Lambda$ in the mask convention (penalty
 $\lambda_t h$, no factor 1/2); see `mirrorflow.regularization` for the mirror2
@@ -61,7 +63,7 @@ class AbstractSeparableTimeDependentPotential(AbstractTimeDependentPotential):
     `at(dose)` freezes the family into an `AbstractPotential`, which is what the
     limit theorems need: for a loss $L(Ax)$ and a finite total dose
     $\Lambda_\infty$, $x_\infty = \arg\min_{Ax=b} R_{\Lambda_\infty}(x)
-    - \langle z_0, x\rangle$ (core_and_mask.md §2.4(a)).
+    - \langle z_0, x\rangle$ (Mask in the Mirror, Thm 3.3).
     """
 
     @abc.abstractmethod
@@ -102,8 +104,9 @@ class TimeDependentHypentropy(AbstractSeparableTimeDependentPotential):
 
     - $x = m\odot w$, penalty $\lambda_t(\|m\|^2 + \|w\|^2)$: $c_0 = |m_0^2-w_0^2|/2$,
       $k = 1/2$, $r = 4$, so $c_\Lambda = |a_\Lambda|/2$ with
-      $a_\Lambda = a_0e^{-4\Lambda}$: the $R_{a_t}$ of core_and_mask.md §2.2(3), and
-      mirror2_and_ham.md §1.3's $R_a$ with $\gamma_a = |a_\Lambda|$, $a = -2\Lambda$ (up
+      $a_\Lambda = a_0e^{-4\Lambda}$: the $R_{a_t}$ of Mask in the Mirror, Thm 3.1 (with
+      the exponent $-4\Lambda$ its flow gives; see docs/theory/conventions.md), and
+      Mirror, Mirror's $R_a$ (Eq. 8) with $\gamma_a = |a_\Lambda|$, $a = -2\Lambda$ (up
       to the constant $\gamma_a/4$ and the linear tilt $-\varphi x/2$, which moves into
       the start point $z_0 = \varphi/2$). Constant decay gives the lasso with
       $\mu = 2\lambda$ (`l1_weight` 2).
@@ -205,8 +208,11 @@ class TimeDependentDeepDiagonal(AbstractSeparableTimeDependentPotential):
     - (\gamma_v + \kappa\Lambda + \kappa z)^{-\frac{D}{D-2}},$$
     on the dual interval $(-(\gamma_v + \kappa\Lambda)/\kappa,
     (\gamma_u + \kappa\Lambda)/\kappa)$, which **widens** with the dose while the
-    primal image of a fixed dual point shrinks (mirror2_and_ham.md §1.4 with $D = 2k$,
-    $K = \kappa$, $c_u = \gamma_u/\kappa$, $a = -\Lambda$; "range shrinking").
+    primal image of a fixed dual point shrinks (the "range shrinking" of Mirror,
+    Mirror, Eq. 9 and Cor. 3.1; in the notation of
+    derivations/06_weight_decay_time_dependent.py, $D = 2k$, $K = \kappa$,
+    $c_u = \gamma_u/\kappa$, $a = -\Lambda$; the paper prints the interval with the
+    opposite sign of $a$, see docs/theory/conventions.md).
     Constant decay gives the lasso with $\mu = \lambda$ (`l1_weight` 1). The start
     point is $z_0 = 0$.
 
@@ -290,7 +296,7 @@ class CommutingQuadraticPotential(AbstractTimeDependentPotential):
     $\mu_t = -\int_0^t\nabla f$, and $x_t = \nabla Q_{\Lambda_t}(\mu_t)$ for
     $$Q_\Lambda(\mu) = \tfrac14\big\|\exp\big(-2\Lambda B
     + \textstyle\sum_i\mu_iA_i\big)w_0\big\|^2,\qquad R_\Lambda = Q_\Lambda^*,$$
-    started at $\mu_0 = 0$ (mirror2_and_ham.md §1.2, where the penalty is
+    started at $\mu_0 = 0$ (Mirror, Mirror, Thm 3.3, where the penalty is
     $\tfrac{\alpha}{2}w^\top Bw$ and $a = -\int\alpha = -2\Lambda$). Computed in the
     common eigenbasis $V$: with $s = D^\top\mu - 2\Lambda\beta$ ($D_{ij}$, $\beta_j$
     the eigenvalues of $A_i$, $B$) and $c = V^\top w_0$,

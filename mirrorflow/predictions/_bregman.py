@@ -131,7 +131,7 @@ def bregman_projection(
     Equivalently $\arg\min_{Ax=b} R(x) - \langle z_0, x\rangle$ with
     $z_0 = \nabla R(x_0)$: the limit of every mirror flow of $R$ on
     $f(x) = L(Ax)$ started at $x_0$ that converges to an interpolant (Gunasekar et
-    al. 2018; Azulay et al. 2021; core_and_mask.md §1.1). Solved through the dual
+    al. 2018, Thm 1; Azulay et al. 2021). Solved through the dual
     $\min_\nu \sum_i R^*((z_0 + A^\top\nu)_i) - b^\top\nu$ by damped Newton with
     Armijo backtracking, continuation along `potential.continuation()` for small
     scales, and the stopping rule $\|A\nabla R^*(z) - b\| \le$ `tol`$\max(1, \|b\|)$.
@@ -175,7 +175,7 @@ def bregman_projection(
             raise ValueError(f"`z0` must have shape ({d},), got {z0.shape}.")
     # Plain damped Newton from nu = 0 first (log-domain conjugates keep it finite);
     # if it stalls, continuation along `potential.continuation()` with warm starts
-    # (core_and_mask.md §1.1 needed it below alpha ~ 1e-5 without log-domain).
+    # (without log-domain conjugates plain Newton needed it below alpha ~ 1e-5).
     nu, iterations, converged = _newton(
         potential, z0, A, b, jnp.zeros(n), tol, max_iter
     )
@@ -198,5 +198,5 @@ def bregman_projection(
         residual=residual,
         iterations=iterations,
         theorem="Bregman projection limit of mirror flow (Gunasekar et al. 2018, "
-        "Thm 1; core_and_mask.md §1.1)",
+        "Thm 1)",
     )

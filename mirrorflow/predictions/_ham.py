@@ -1,10 +1,11 @@
-r"""Limits of the HAM flow (mirror2_and_ham.md §2.4).
+r"""Limits of the HAM flow (derivations/07_ham_hyperbolic_step.py).
 
-$\beta = 0$: the Bregman projection of `HamPotential(alpha)`. $\beta > 0$: the
-minimizer of the smooth, strictly convex $F(x) = f(x) + \beta h_\alpha(x)$, solved by
-damped Newton in $x$ with the Hessian $sA^\top A + \beta\,\mathrm{diag}((1 +
-\alpha|x|)^{-2})$ (dense Cholesky for $d\le 2000$, else the Woodbury identity so that
-only $n\times n$ systems are factorized).
+$\beta = 0$: the Bregman projection of `HamPotential(alpha)` (HAM, Jacobs et al. ICLR
+2026, Lemma 4.4). $\beta > 0$ (our derivation): the minimizer of the smooth, strictly
+convex $F(x) = f(x) + \beta h_\alpha(x)$, solved by damped Newton in $x$ with the
+Hessian $sA^\top A + \beta\,\mathrm{diag}((1 + \alpha|x|)^{-2})$ (dense Cholesky for
+$d\le 2000$, else the Woodbury identity so that only $n\times n$ systems are
+factorized).
 """
 
 import math
@@ -120,7 +121,8 @@ def ham_limit(
 ) -> Projection | StationaryPoint:
     r"""Where the HAM flow $\dot x = -(1+\alpha|x|)\nabla f - \beta x$ converges.
 
-    On a loss linear in $x$ (mirror2_and_ham.md §2.4):
+    On a loss linear in $x$ (HAM, Lemma 4.4 for $\beta = 0$; the case $\beta > 0$ is
+    our derivation, derivations/07_ham_hyperbolic_step.py):
 
     - $\beta = 0$ (and $n < d$): the Bregman projection
       $\arg\min_{Ax=b} D_{R_\alpha}(x, x_0)$ of `HamPotential(alpha)` (for
@@ -157,7 +159,7 @@ def ham_limit(
                 residual=float(jnp.linalg.norm(problem.A @ x - problem.b)),
                 iterations=0,
                 theorem="gradient flow limit: minimum-distance interpolant "
-                "(core_and_mask.md §1.2)",
+                "(Gunasekar et al. 2018, Thm 1)",
             )
         proj = predict(problem, HamPotential(float(alpha)), x0=x0, tol=tol)
         return Projection(
@@ -166,7 +168,7 @@ def ham_limit(
             residual=proj.residual,
             iterations=proj.iterations,
             theorem="HAM flow, beta = 0: Bregman projection of R_alpha "
-            "(mirror2_and_ham.md §2.4)",
+            "(HAM, Lemma 4.4)",
         )
     x, gnorm, its, converged = _penalized_newton(
         problem, float(alpha), float(beta), x0, tol, max_iter
@@ -180,5 +182,6 @@ def ham_limit(
         x=x,
         grad_norm=gnorm,
         iterations=its,
-        theorem="HAM flow, beta > 0: argmin f + beta h_alpha (mirror2_and_ham.md §2.4)",
+        theorem="HAM flow, beta > 0: argmin f + beta h_alpha (derived: "
+        "derivations/07_ham_hyperbolic_step.py)",
     )

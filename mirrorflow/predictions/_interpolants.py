@@ -19,9 +19,9 @@ def _check(A, b):
 def min_l2_interpolant(A, b, x0=None) -> np.ndarray:
     r"""$x_0 + A^+(b - Ax_0)$: the point of $\{Ax = b\}$ closest to $x_0$ in L2.
 
-    The limit of gradient flow (and of the hypentropy flow as $\alpha\to\infty$,
-    the kernel regime; core_and_mask.md §1.2, §1.4). Computed with the
-    pseudo-inverse.
+    The limit of gradient flow (and of the hypentropy flow as $\alpha\to\infty$, the
+    kernel regime; Gunasekar et al. 2018, Thm 1; Woodworth et al. 2020, Thm 2). Computed
+    with the pseudo-inverse.
     """
     A, b = _check(A, b)
     x0 = np.zeros(A.shape[1]) if x0 is None else np.asarray(x0, dtype=float)
@@ -34,7 +34,7 @@ def min_l1_interpolant(A, b) -> np.ndarray:
     Solved as a linear program on $x = p - q$, $p, q \ge 0$ with
     `scipy.optimize.linprog` (HiGHS, tolerances 1e-10), then polished by solving
     $A_S x_S = b$ on the found support $S$ (a vertex has $|S| \le n$), which removes
-    the LP's feasibility error (Woodworth et al. 2020; core_and_mask.md §1.4).
+    the LP's feasibility error (Woodworth et al. 2020, Thm 2).
     """
     A, b = _check(A, b)
     n, d = A.shape

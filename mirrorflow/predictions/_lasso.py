@@ -1,8 +1,9 @@
 r"""The lasso by cyclic coordinate descent, with a KKT certificate.
 
-The limit of constant weight decay on $x = m\odot w$ (core_and_mask.md §2.4(b),
-mirror2_and_ham.md §1.5). Written in numpy, independent of the flow code: it is the
-oracle the flows are checked against.
+The limit of constant weight decay on $x = m\odot w$ (our derivation: constant decay
+is outside the theorems of Mask in the Mirror and Mirror, Mirror; $\mu$ depends on the
+weight-decay convention, see docs/theory/conventions.md). Written in numpy,
+independent of the flow code: it is the oracle the flows are checked against.
 """
 
 import math
@@ -77,7 +78,8 @@ def lasso(
     $sA_S^\top(A_Sx_S - b) + \mu\,\mathrm{sign}(x_S) = 0$ on the found support $S$ are
     solved exactly (kept only if the signs agree), and the KKT conditions are
     certified: $|\partial_if + \mu\,\mathrm{sign}\,x_i| \le$ `kkt_tol` on the support,
-    $|\partial_if| \le \mu + $ `kkt_tol` off it (core_and_mask.md §2.4(b)).
+    $|\partial_if| \le \mu + $ `kkt_tol` off it (the lasso's subgradient optimality
+    conditions).
 
     Args:
         A: shape `(n, d)`.
@@ -143,5 +145,5 @@ def lasso(
         kkt_violation=viol,
         sweeps=sweeps,
         theorem="lasso stationarity (KKT) certified; limit of constant weight decay "
-        "on m*w (core_and_mask.md §2.4(b))",
+        "on m*w (derived; outside the papers' theorems)",
     )

@@ -19,9 +19,9 @@ def predict(
 
     For a loss linear in $x$ with an underdetermined design ($n < d$), every mirror
     flow started at $x_0$ that reaches an interpolant converges to the Bregman
-    projection $\arg\min_{Ax=b} D_R(x, x_0)$ (Gunasekar et al. 2018, Thm 1;
-    core_and_mask.md §1.1). Gradient flow on a reparameterization is covered by
-    passing `reparam.induced_potential(params0)` and $x_0 = g(\text{params}_0)$.
+    projection $\arg\min_{Ax=b} D_R(x, x_0)$ (Gunasekar et al. 2018, Thm 1). Gradient
+    flow on a reparameterization is covered by passing
+    `reparam.induced_potential(params0)` and $x_0 = g(\text{params}_0)$.
 
     Args:
         problem: a `LinearRegression`.

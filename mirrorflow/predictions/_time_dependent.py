@@ -28,13 +28,13 @@ def predict_regularized(
     - **Finite total dose** $\Lambda_\infty < \infty$ (switched off, or decaying):
       if $x_t$ converges to an interpolant,
       $x_\infty = \arg\min_{Ax=b} R_{\Lambda_\infty}(x) - \langle z_0, x\rangle$
-      (core_and_mask.md §2.4(a); mirror2_and_ham.md §1.3). It depends on the schedule
+      (Mask in the Mirror, Thm 3.3; Mirror, Mirror, Thm 3.2). It depends on the schedule
       only through $\Lambda_\infty$ (schedule invariance). Returns a `Projection`.
     - **Constant decay forever** ($\lambda_t \to \lambda > 0$): the flow does not
       interpolate; for the hypentropy families it converges to the lasso
       $\arg\min_x f(x) + \mu\|x\|_1$ with $\mu$ = `potential.l1_weight` $\cdot\lambda$
-      ($\mu = 2\lambda$ for $m\odot w$; core_and_mask.md §2.4(b), mirror2_and_ham.md
-      §1.5). Returns a `LassoSolution` (coordinate descent with a KKT certificate).
+      ($\mu = 2\lambda$ for $m\odot w$; our derivation, outside the papers' theorems).
+      Returns a `LassoSolution` (coordinate descent with a KKT certificate).
 
     Args:
         problem: a `LinearRegression`.
@@ -58,7 +58,8 @@ def predict_regularized(
             residual=proj.residual,
             iterations=proj.iterations,
             theorem="time-dependent mirror flow limit argmin_{Ax=b} R_{Lambda_inf}(x) "
-            "- <z0, x> (core_and_mask.md §2.4(a); mirror2_and_ham.md §1.3)",
+            "- <z0, x> "
+            "(Mask in the Mirror, Thm 3.3; Mirror, Mirror of the Flow, Thm 3.2)",
         )
     lam = schedule.final_strength
     if not (lam > 0 and math.isfinite(potential.l1_weight)):

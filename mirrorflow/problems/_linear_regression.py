@@ -17,10 +17,11 @@ class LinearRegression(AbstractProblem):
 
     $\nabla f(x) = sA^\top(Ax - b)$. The loss is linear in $x$ through $Ax$
     ($f = L(Ax)$ with $\nabla L(r) = s(r - b)$), so mirror flows on it reduce to an
-    ODE in $\lambda\in\mathbb{R}^n$ (DESIGN.md, "Coordinates"). Default $s = 1$ is
-    the convention of core_and_mask.md; `mean=True` gives $s = 1/n$, the
-    $\frac{1}{2n}\|\cdot\|^2$ convention of mirror2_and_ham.md: limits agree, times
-    differ by the factor $n$.
+    ODE in $\lambda\in\mathbb{R}^n$, $n$ unknowns instead of $d$ (`ReducedMirrorFlow`).
+    Default $s = 1$ is the convention of the classic results and of Mask in the
+    Mirror; `mean=True` gives $s = 1/n$, the $\frac{1}{2n}\|\cdot\|^2$ convention of
+    Mirror, Mirror and HAM: limits agree, times differ by the factor $n$ (see
+    docs/theory/conventions.md).
 
     Args:
         A: design matrix, shape `(n, d)`.
@@ -100,7 +101,7 @@ def random_regression(
     positive: bool = False,
     mean: bool = False,
 ) -> LinearRegression:
-    r"""The seeded test instance `P(d, n, k, seed)` of core_and_mask.md.
+    r"""The seeded test instance `P(d, n, k, seed)`.
 
     `A = rng.standard_normal((n, d)) / sqrt(n)`, a planted `k`-sparse $x^\star$ with
     magnitudes in $[0.5, 1.5]$ and random signs (all positive if `positive`),

@@ -1,13 +1,16 @@
 r"""Weight-decay schedules as values: strength $\lambda_t$ and dose $\Lambda_t$.
 
-Convention (the *mask* convention of core_and_mask.md §2.1, the package default):
+Convention (the *mask* convention of Mask in the Mirror, Jacobs & Burkholz 2025, the
+package default; see docs/theory/conventions.md):
 the regularized objective is $f(g(p)) + \lambda_t\,h(p)$, where $h$ is the
 reparameterization's own penalty ($\|m\|^2 + \|w\|^2$ for $x = m\odot w$), and the
 cumulative dose is $\Lambda_t = \int_0^t \lambda_s\,ds$. Everything the time-dependent
 mirror flow needs from a schedule is $\Lambda_t$: for $x = m\odot w$ the imbalance
-decays as $a_t = a_0 e^{-4\Lambda_t}$ (core_and_mask.md §2.2).
+decays as $a_t = a_0 e^{-4\Lambda_t}$ (Mask in the Mirror, Lemma A.1;
+derivations/06_weight_decay_time_dependent.py).
 
-The mirror2 convention (mirror2_and_ham.md §1.3) writes the penalty as
+The mirror2 convention (Mirror, Mirror of the Flow, Jacobs, Zhou & Burkholz 2025)
+writes the penalty as
 $\tfrac{\alpha_t}{2}(\|m\|^2 + \|w\|^2)$ and the dose as $a = -\int\alpha$; hence
 $\lambda = \alpha/2$, $\Lambda = -a/2$ and $\gamma_a = a_0 e^{-4\Lambda}$. For
 $x = u^{2k} - v^{2k}$ mirror2 writes $\alpha_t(u^{2k} + v^{2k})$ (no 1/2), so there
@@ -48,7 +51,8 @@ class AbstractSchedule(eqx.Module):
     $\Lambda_t = \int_0^t\lambda_s\,ds$ for $t \ge 0$. Schedules with
     `closed_form_dose = False` make the time-dependent flows carry $\Lambda$ as an
     extra ODE state ($\dot\Lambda = \lambda_t$). `breakpoints` are the times where
-    $\lambda$ jumps or kinks: solvers restart there (core_and_mask.md §1.7).
+    $\lambda$ jumps or kinks: solvers restart there (a step across a discontinuity
+    of the right-hand side loses accuracy).
     Parameters are stored as arrays, so schedules of one class with different
     values reuse a compiled solve.
     """
@@ -86,7 +90,9 @@ class ConstantDecay(AbstractSchedule):
     r"""Constant weight decay, $\lambda_t = \lambda$, $\Lambda_t = \lambda t$.
 
     With $\lambda > 0$ the flow does not interpolate: for $x = m\odot w$ it
-    converges to the lasso $\arg\min f + 2\lambda\|x\|_1$ (core_and_mask.md §2.4(b)).
+    converges to the lasso $\arg\min f + 2\lambda\|x\|_1$ (our derivation; constant
+    decay is outside the papers' theorems: on the conserved set the penalty tends to
+    $2\lambda\|x\|_1$, derivations/06_weight_decay_time_dependent.py).
 
     Args:
         strength: $\lambda \ge 0$.
@@ -116,8 +122,8 @@ class SwitchOff(AbstractSchedule):
     r"""Weight decay $\lambda$ on $[0, T)$, switched off at $T$.
 
     $\Lambda_t = \lambda\min(t, T)$, $\Lambda_\infty = \lambda T$. The switch-off
-    proposal of mirror2_and_ham.md §1.6 and the "step" schedule of
-    core_and_mask.md §4.
+    proposal of Mirror, Mirror (its Thm 3.2 covers decay switched off after a finite
+    time) and the "step" schedule of the Mask-in-the-Mirror claims.
 
     Args:
         strength: $\lambda \ge 0$.
@@ -217,8 +223,8 @@ class ExponentialDecay(AbstractSchedule):
 
     $\lambda_t = \lambda$ for $t < h$, $\lambda e^{-(t-h)/\tau}$ after;
     $\Lambda_t = \lambda\min(t,h) + \lambda\tau\,(1 - e^{-(t-h)_+/\tau})$,
-    $\Lambda_\infty = \lambda(h + \tau)$. With $h = 0$ it is the "exp" schedule of
-    core_and_mask.md §4; `pilot_schedule` builds the held, geometric one.
+    $\Lambda_\infty = \lambda(h + \tau)$. With $h = 0$ it is the "exp" schedule of the
+    Mask-in-the-Mirror claims; `pilot_schedule` builds the held, geometric one.
 
     Args:
         strength: $\lambda \ge 0$.
@@ -405,8 +411,8 @@ def pilot_schedule(
 
     $\lambda_t = \lambda$ on $[0, \tau)$ and $\lambda\,\delta^{-(t-\tau)}$ after (the
     continuous form of "divide by $\delta$ per time unit"), so
-    $\Lambda_\infty = \lambda(\tau + 1/\log\delta)$ (core_and_mask.md §2.5: only
-    $\Lambda_\infty$ matters for the limit).
+    $\Lambda_\infty = \lambda(\tau + 1/\log\delta)$ (only $\Lambda_\infty$ matters for
+    the limit: Mask in the Mirror, Thm 3.3).
 
     Args:
         strength: $\lambda \ge 0$.
@@ -428,12 +434,15 @@ class PilotRule(eqx.Module):
     \lambda/\delta & \text{otherwise,}\end{cases}$$
     with $\mathrm{acc}_0 = -\infty$ (the paper's $0$ for accuracies in $[0, 1]$).
     In the second half $\lambda$ decays geometrically, so $\Lambda_\infty < \infty$
-    and the limit theorem of core_and_mask.md §2.4(a) applies.
+    and the limit theorem (Mask in the Mirror, Thm 3.3) applies.
 
-    **Flagged:** the comparison symbols were lost in the only text of Algorithm 1
-    available to the spec (core_and_mask.md §2.5, `[paper, reconstructed]`); the two
-    directions ($\ge$ for accuracy, $>$ for the L1 target) are the spec's reading:
-    strengthen while accuracy holds up and the weights are not yet sparse enough.
+    **Flagged:** this rule was reconstructed from a quoted text of Algorithm 1 whose
+    comparison symbols were lost; the two directions ($\ge$ for accuracy, $>$ for the
+    L1 target) are that reading: strengthen while accuracy holds up and the weights
+    are not yet sparse enough. The arXiv v1 text of Algorithm 1 compares
+    $\|m\odot w\|_1 \ge K$ (the two differ only at equality), and no text read
+    confirms the accuracy condition or the clause $k < T/2$; see
+    docs/theory/conventions.md.
 
     Args:
         initial_strength: $\lambda_{\rm init} \ge 0$.
@@ -491,12 +500,13 @@ def strength_from_mirror2(
 ) -> float:
     r"""The mask-convention strength $\lambda$ of mirror2's decay $\alpha$.
 
-    mirror2_and_ham.md §1.3 trains $\tfrac1{2n}\|Ax-y\|^2 + \tfrac{\alpha}{2}h$
+    Mirror, Mirror trains $\tfrac1{2n}\|Ax-y\|^2 + \tfrac{\alpha}{2}h$
     ($\tfrac{\alpha}{2}(\|m\|^2+\|w\|^2)$, $\tfrac{\alpha}{2}w^\top Bw$;
     `half_penalty=False` for its $\alpha(u^{2k}+v^{2k})$). The package trains
     $\tfrac12\|Ax-y\|^2 + \lambda h$ at time $t/n$ (pass `n`; `n=1` keeps the mean
-    loss via `LinearRegression(mean=True)` and the spec's clock), so
-    $\lambda = n\alpha/2$ (or $n\alpha$). Divide the spec's times by `n` as well.
+    loss via `LinearRegression(mean=True)` and the paper's clock), so
+    $\lambda = n\alpha/2$ (or $n\alpha$). Divide the paper's times by `n` as well
+    (docs/theory/conventions.md).
     """
     if not (isinstance(n, int) and n > 0):
         raise ValueError(
@@ -510,8 +520,8 @@ def dose_from_mirror2(a: float, *, half_penalty: bool = True) -> float:
 
     $\Lambda = -a/2$ for the penalties with a factor $1/2$ ($m\odot w$, commuting
     quadratic), $\Lambda = -a$ for $\alpha(u^{2k}+v^{2k})$. Independent of the loss
-    normalization. Then mirror2's $\gamma_a = e^{2a}\gamma_0$ is the mask file's
-    $|a_t| = |a_0|e^{-4\Lambda}$ (core_and_mask.md §2.2).
+    normalization. Then mirror2's $\gamma_a = e^{2a}\gamma_0$ is the mask convention's
+    $|a_t| = |a_0|e^{-4\Lambda}$ (docs/theory/conventions.md).
     """
     if not a <= 0:
         raise ValueError(

@@ -33,7 +33,8 @@ class Hadamard(AbstractReparam):
     r"""The mask-weight product $x = m\odot w$, params `(m, w)`.
 
     Gradient flow conserves $\beta = m^2 - w^2$ and gives
-    $\dot x = -\sqrt{4x^2 + \beta^2}\odot\nabla f(x)$ (core_and_mask.md §1.5).
+    $\dot x = -\sqrt{4x^2 + \beta^2}\odot\nabla f(x)$ (Mask in the Mirror, Jacobs &
+    Burkholz 2025, Thm 2.1; derivations/02_hadamard_mw.py).
     Induced potential (same clock): `Hypentropy(scale=|beta|/2, coef=1/2)` when
     every $\beta_i \ne 0$; `NegEntropy(coef=1/2, sign=sign(x0))` when the
     initialization is balanced ($\beta = 0$, then $x_i$ keeps its sign).
@@ -76,7 +77,8 @@ class DiffOfSquares(AbstractReparam):
     Gradient flow conserves $u\odot v$ (need $u_0 v_0 > 0$) and gives
     $\dot x = -4\sqrt{x^2 + c^2}\odot\nabla f(x)$ with $c = 2u_0v_0$, the mirror flow
     of `Hypentropy(scale=c, coef=1/4)` $= Q_\alpha/4$ with the same clock, started at
-    $\nabla R(x_0) = \tfrac14\log(u_0/v_0)$ (core_and_mask.md §1.4).
+    $\nabla R(x_0) = \tfrac14\log(u_0/v_0)$ (Woodworth et al. 2020, Thm 1; Azulay et
+    al. 2021; derivations/03_difference_of_squares.py).
     `time_factor` is 4: $x_{\mathrm{GF}}(t) = x_{Q}(4t)$.
     """
 
@@ -107,8 +109,8 @@ class Square(AbstractReparam):
     r"""$x = w\odot w$, params `w` (a single array).
 
     $\dot x = -4x\odot\nabla f(x)$: the mirror flow of `NegEntropy(coef=1/4)` on the
-    positive orthant (core_and_mask.md §1.3). It has no conserved quantity:
-    `conserved` raises.
+    positive orthant (derivations/01_quadratic_and_entropy.py). It has no conserved
+    quantity: `conserved` raises.
     """
 
     def to_x(self, params: PyTree) -> Vector:
@@ -139,8 +141,8 @@ class DeepDiagonal(AbstractReparam):
 
     Gradient flow conserves $u^{2-D} + v^{2-D}$ and is the mirror flow of
     `DeepDiagonalPotential(D, u0=u0, v0=v0)` with the same clock, started at
-    $\nabla R(x_0) = 0$ (core_and_mask.md §1.6). `time_factor` is 1 (the potential
-    has no separate unit-coefficient form).
+    $\nabla R(x_0) = 0$ (Woodworth et al. 2020, Thm 3; derivations/04_deep_diagonal.py).
+    `time_factor` is 1 (the potential has no separate unit-coefficient form).
     """
 
     depth: int = eqx.field(static=True)

@@ -45,8 +45,12 @@ class ScipyReference(eqx.Module):
             raise ValueError("ScipyReference: `rtol` and `atol` must be > 0.")
 
 
-def log_times(t_first: float, t_last: float, num: int = 100) -> jax.Array:
-    """`num` log-spaced save times in `[t_first, t_last]` (plateau-and-jump flows)."""
+def log_times(t_first: float, t_last: float, num: int = 100) -> np.ndarray:
+    """`num` log-spaced save times in `[t_first, t_last]` (plateau-and-jump flows).
+
+    A numpy float64 array (no JAX array is built, so module-level save grids cost
+    nothing at import); `integrate` converts it to the state's dtype.
+    """
     if not (0 < t_first < t_last):
         raise ValueError(
             f"log_times needs 0 < t_first < t_last, got t_first={t_first}, "
@@ -56,7 +60,7 @@ def log_times(t_first: float, t_last: float, num: int = 100) -> jax.Array:
         raise ValueError(f"log_times: `num` must be >= 2, got {num}.")
     ts = np.logspace(math.log10(t_first), math.log10(t_last), num)
     ts[0], ts[-1] = t_first, t_last  # exact endpoints (logspace rounds them)
-    return jnp.asarray(ts)
+    return ts
 
 
 def default_save_times(t0: float, t1: float) -> jax.Array:
@@ -67,8 +71,8 @@ def default_save_times(t0: float, t1: float) -> jax.Array:
     """
     ts = log_times(max(t0, 1e-3 * t1) if t0 > 0 else 1e-3 * t1, t1, 100)
     if t0 > 0 and float(ts[0]) < t0:
-        ts = jnp.linspace(t0, t1, 100)
-    return ts
+        return jnp.linspace(t0, t1, 100)
+    return jnp.asarray(ts)
 
 
 def _check_span(t0, t1):
@@ -142,12 +146,12 @@ def integrate(
 ) -> Solution:
     r"""Integrate a flow from `y0` at `t0` to `t1` and save it at `ts`.
 
-    Float64 when JAX's x64 mode is on (the CLI and tests turn it on). The default
-    solver is diffrax's `Kvaerno5` (L-stable ESDIRK, 5th order), which handles the
-    stiffness of small initializations (long plateaus, then fast jumps;
-    core_and_mask.md §1.7), with a PID step-size controller at `rtol`/`atol`. Pass
-    any diffrax solver, or `ScipyReference(...)` to run `scipy.integrate.solve_ivp`
-    as an independent referee through the same call.
+    Float64 when JAX's x64 mode is on (the CLI and tests turn it on). The default solver
+    is diffrax's `Kvaerno5` (L-stable ESDIRK, 5th order), which handles the stiffness of
+    small initializations (long plateaus, then fast jumps, where an explicit solver
+    needs hundreds of times more steps), with a PID step-size controller at
+    `rtol`/`atol`. Pass any diffrax solver, or `ScipyReference(...)` to run
+    `scipy.integrate.solve_ivp` as an independent referee through the same call.
 
     Args:
         flow: the vector field (`MirrorFlow`, `ReparamGradientFlow`, ...).
@@ -162,7 +166,8 @@ def integrate(
         max_steps: step budget; running out raises `RuntimeError` (if `throw`).
         stop_loss: stop as soon as the loss is `<= stop_loss` (a terminating event).
             Use it to measure limits: integrating far past convergence lets round-off
-            drift the state along the solution set (DESIGN.md). Save times after
+            drift the state along the solution set and can stall a tight-tolerance
+            solver near the noise floor. Save times after
             the event are dropped from the `Solution`.
         throw: raise on solver failure; if False, inspect `Solution.result`.
         args: passed through to the vector field.

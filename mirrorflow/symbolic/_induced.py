@@ -155,7 +155,7 @@ def eliminate_parameters(
     the parameter domain (the assumptions on the parameter symbols, `x` and
     `constant`). For $m\odot w$ and $T = m^2 + w^2$ the relation is
     $T^2 = 4x^2 + \beta^2$ and the branch is $+\sqrt{4x^2 + \beta^2}$
-    (core_and_mask.md §1.5).
+    (derivations/02_hadamard_mw.py).
 
     Args:
         target: $T(p)$.
@@ -271,8 +271,8 @@ class InducedPotential:
     Per coordinate, gradient flow on $f(g(p))$ gives $\dot x = -M(x)\,f'(x)$ with
     $M = \sum_j(\partial_{p_j}g)^2$ written through $x$ and the conserved constant
     $c = C(p_0)$; this is the mirror flow $\frac{d}{dt}r'(x_t) = -f'(x_t)$ of the
-    Legendre function with $r'' = 1/M$, on the same clock (core_and_mask.md §1.3
-    to §1.5).
+    Legendre function with $r'' = 1/M$, on the same clock
+    (derivations/01_quadratic_and_entropy.py to 03_difference_of_squares.py).
 
     Attributes:
         reparam: the map.
@@ -327,7 +327,8 @@ def induced_potential(
 ) -> InducedPotential:
     r"""Derive the Legendre function induced by gradient flow on a separable map.
 
-    Steps, as the theory files do them by hand (core_and_mask.md §1.3 to §1.5):
+    Steps, as one does them by hand for $w\odot w$, $m\odot w$ and
+    $u\odot u - v\odot v$ (derivations/01 to 03):
     1. gradient flow $\dot p_j = -\partial_{p_j}g\,f'$ gives
        $\dot x = -M f'$, $M = \sum_j(\partial_{p_j}g)^2$;
     2. with two parameters, a conserved quantity $C$ (`conserved_quantity`, or
@@ -455,7 +456,7 @@ class InducedConjugate:
     With $z_t = -\int_0^t f'(x_s)\,ds$ (the dual displacement
     $\nabla R(x_t) - \nabla R(x_0)$), gradient flow is $dp/dz = \nabla g(p)$ with
     $p(0) = p_0$, so $x(z) = g(p(z)) = \nabla R^*(z)$ and $R^*$ is its
-    antiderivative (core_and_mask.md §1.6).
+    antiderivative (derivations/04_deep_diagonal.py).
 
     Attributes:
         reparam: the map.

@@ -13,7 +13,7 @@ def mirror_map(potential: sp.Expr, x: sp.Symbol) -> sp.Expr:
 
     For a separable $R(x) = \sum_i r(x_i)$, $\nabla R(x)_i = r'(x_i)$: primal to
     dual coordinates of the mirror flow $\frac{d}{dt}\nabla R(x_t) = -\nabla f(x_t)$
-    (core_and_mask.md §1.1).
+    (docs/theory/core.md).
 
     Args:
         potential: $r(x)$.
@@ -30,7 +30,7 @@ def hessian_metric(potential: sp.Expr, x: sp.Symbol) -> sp.Expr:
 
     The mirror flow in primal coordinates is the Riemannian gradient flow
     $\dot x = -\nabla^2 R(x)^{-1}\nabla f(x)$; for separable $R$ the metric is
-    diagonal with entries $r''(x_i)$ (core_and_mask.md §1.1).
+    diagonal with entries $r''(x_i)$ (docs/theory/core.md).
 
     Args:
         potential: $r(x)$.
@@ -146,7 +146,7 @@ def bregman_divergence(
     r"""The Bregman divergence of one coordinate, $r(x) - r(y) - r'(y)(x - y)$.
 
     For separable $R$, $D_R(x, y) = \sum_i D_r(x_i, y_i)$; it is non-negative and
-    zero iff $x = y$ (core_and_mask.md §1.1).
+    zero iff $x = y$ (docs/theory/core.md).
 
     Args:
         potential: $r(x)$.
@@ -215,7 +215,7 @@ def time_factor(potential: sp.Expr, unit_potential: sp.Expr, x: sp.Symbol) -> sp
     If $r = kq$ up to an affine function, $\frac{d}{dt}\nabla r(x_t) = -\nabla f$
     is $\frac{d}{ds}\nabla q = -\nabla f$ at $s = t/k$: $x_r(t) = x_q(t/k)$. For
     gradient flow on $u\odot u - v\odot v$, $r = Q_\alpha/4$ and the factor is 4
-    (core_and_mask.md §1.4, "Time scaling").
+    (derivations/03_difference_of_squares.py; docs/theory/conventions.md).
 
     Args:
         potential: $r(x)$.

@@ -12,7 +12,8 @@ def squared_norm(x: sp.Symbol, coef: SympyLike = 1) -> sp.Expr:
     r"""The quadratic potential of one coordinate, $r(x) = \tfrac{k}{2}x^2$.
 
     The sympy form of `mirrorflow.SquaredNorm(coef=k)`; the potential of a vector is
-    the sum over coordinates (core_and_mask.md §1.2). Domain: $x\in\mathbb{R}$.
+    the sum over coordinates (derivations/01_quadratic_and_entropy.py). Domain:
+    $x\in\mathbb{R}$.
 
     Args:
         x: the coordinate.
@@ -28,8 +29,8 @@ def neg_entropy(x: sp.Symbol, coef: SympyLike = 1, sign: int = 1) -> sp.Expr:
     r"""Negative entropy of one coordinate, $r(x) = k\,(sx\log(sx) - sx)$.
 
     The sympy form of `mirrorflow.NegEntropy(coef=k, sign=s)`
-    (core_and_mask.md §1.3). Domain: $sx > 0$; declare `x` positive (for $s = 1$)
-    or negative (for $s = -1$) so that sympy can simplify logarithms.
+    (derivations/01_quadratic_and_entropy.py). Domain: $sx > 0$; declare `x` positive
+    (for $s = 1$) or negative (for $s = -1$) so that sympy can simplify logarithms.
 
     Args:
         x: the coordinate.
@@ -59,7 +60,8 @@ def hypentropy(
 
     $r(x) = k\big[x\,\mathrm{arcsinh}(x/c) - \sqrt{x^2 + c^2} + c\big]$, the sympy
     form of `mirrorflow.Hypentropy(scale=c, coef=k)`; `alpha` sets $c = 2\alpha^2$
-    as `Hypentropy(alpha)` does (core_and_mask.md §1.4). Normalized by
+    as `Hypentropy(alpha)` does (Woodworth et al. 2020;
+    derivations/03_difference_of_squares.py). Normalized by
     $r(0) = r'(0) = 0$. Domain: $x\in\mathbb{R}$, scale $c > 0$.
 
     Args:
@@ -95,8 +97,9 @@ def deep_diagonal_conjugate(
     + (\gamma_v + \kappa z)^{-\frac{2}{D-2}}\Big],\qquad
     \gamma_u = u_0^{2-D},\ \gamma_v = v_0^{2-D},\ \kappa = D(D-2),$$
     the sympy form of `mirrorflow.DeepDiagonalPotential(D, u0=u0, v0=v0).conjugate`
-    (core_and_mask.md §1.6). The primal potential has no elementary closed form.
-    Dual domain: $-\gamma_v/\kappa < z < \gamma_u/\kappa$, $D > 2$, $u_0, v_0 > 0$.
+    (derivations/04_deep_diagonal.py). The primal potential has no elementary closed
+    form. Dual domain: $-\gamma_v/\kappa < z < \gamma_u/\kappa$, $D > 2$,
+    $u_0, v_0 > 0$.
 
     Args:
         z: the dual coordinate.

@@ -14,7 +14,7 @@ class SeparableReparam:
 
     Every coordinate $x_i = g(p_{i,1}, \dots, p_{i,k})$ has its own parameters, so
     gradient flow on $F(p) = f(g(p))$ reads, per coordinate,
-    $\dot p_j = -\partial_{p_j} g\,\partial_i f$ (core_and_mask.md §1.3 to §1.6).
+    $\dot p_j = -\partial_{p_j} g\,\partial_i f$ (derivations/01 to 04).
     The assumptions on the parameter symbols (e.g. `positive=True`) are the
     parameter domain the helpers work on.
 

@@ -23,7 +23,8 @@ class TimeDependentPotential:
     $\dot c = -\lambda_t\,\psi(c)$, the weights follow
     $\dot x = -M(x; c)f'(x) - \lambda_t\,\delta(x; c)$, and
     $\frac{d}{dt}\,r'_{c_t}(x_t) = -f'(x_t)$: weight decay only moves the scale of
-    the Legendre function (core_and_mask.md §2.2; mirror2_and_ham.md §1.3).
+    the Legendre function (Mask in the Mirror, Thm 3.1; Mirror, Mirror, Thm 3.1;
+    derivations/06_weight_decay_time_dependent.py).
 
     Attributes:
         induced: the potential $r_c$ of the undecayed flow, with its constant $c$.
@@ -69,7 +70,7 @@ def weight_decay_potential(
 ) -> TimeDependentPotential:
     r"""Derive the time-dependent potential created by weight decay.
 
-    Steps (core_and_mask.md §2.2, items 1 to 4):
+    Steps (as in derivations/06_weight_decay_time_dependent.py):
     1. the undecayed flow's potential $r_c$ and conserved quantity $C$
        (`induced_potential`);
     2. $\frac{d}{dt}C = -\lambda_t\,\nabla C\cdot\nabla h$, which must be a function
@@ -93,7 +94,7 @@ def weight_decay_potential(
     Raises:
         ValueError: the map has one parameter (nothing for weight decay to move),
             the penalty changes $C$ at a rate that depends on $x$ (not admissible;
-            mirror2_and_ham.md §1.1 says the penalty must be built from the
+            Mirror, Mirror, Cor. 3.1: the penalty must be built from the
             monomials of $g$), or the identity of step 4 fails; and every error of
             `induced_potential`.
     """

@@ -1,0 +1,240 @@
+"""The claims registry and the verify runner (with the integration audit).
+
+The registry is filled lazily from the paper tables (`mirrorflow.papers.*.CLAIMS`)
+the first time a command asks for claims; `import mirrorflow` never runs this.
+"""
+
+import dataclasses
+import importlib
+import time
+import traceback
+from collections.abc import Iterable
+
+from ..papers._claim import Check, Claim
+from ..solvers import _audit
+
+
+#: Label of the check `run_claim` adds to every claim that integrates a flow.
+AUDIT_LABEL = "integrations end at convergence and within budget"
+
+#: The paper modules whose claim tables `mirrorflow verify` runs, in order.
+PAPER_MODULES = (
+    "mirrorflow.papers.core",
+    "mirrorflow.papers.mask",
+    "mirrorflow.papers.mirror2",
+    "mirrorflow.papers.ham",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimResult:
+    """A claim after running.
+
+    Attributes:
+        claim: the claim.
+        checks: its checks; if it integrated a flow, the last one is the
+            integration audit (`AUDIT_LABEL`).
+        wall_time: seconds.
+        exception: the traceback if the claim raised, else None.
+        error_line: one line naming the check that was running and the exception.
+        integrations: a record of every `integrate` call the claim made.
+    """
+
+    claim: Claim
+    checks: tuple[Check, ...]
+    wall_time: float
+    exception: str | None = None
+    error_line: str | None = None
+    integrations: tuple = ()
+
+    @property
+    def checks_passed(self) -> bool:
+        """Whether every check except the integration audit passed."""
+        return (
+            self.exception is None
+            and bool(self.checks)
+            and all(c.passed for c in self.checks if c.label != AUDIT_LABEL)
+        )
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.exception is None
+            and bool(self.checks)
+            and all(c.passed for c in self.checks)
+        )
+
+    @property
+    def worst(self) -> Check | None:
+        """The check closest to (or furthest past) its tolerance; the integration
+        audit only when it fails (it is a precondition, not the claim)."""
+        shown = [
+            c for c in self.checks if c.label != AUDIT_LABEL or not c.passed
+        ] or list(self.checks)
+        return max(shown, key=lambda c: c.ratio) if shown else None
+
+    def to_dict(self) -> dict:
+        c = self.claim
+        return {
+            "id": c.id,
+            "paper": c.paper,
+            "statement": c.statement,
+            "reference": c.reference,
+            "tolerance_origin": c.tolerance_origin,
+            "citation": c.citation,
+            "docs": c.docs,
+            "passed": self.passed,
+            "wall_time": self.wall_time,
+            "exception": self.exception,
+            "error_line": self.error_line,
+            "integrations": [dataclasses.asdict(r) for r in self.integrations],
+            "checks": [
+                dataclasses.asdict(k) | {"passed": k.passed} for k in self.checks
+            ],
+        }
+
+
+class _Registry(dict):
+    """Claims by id; filled from the paper tables on first access of any kind."""
+
+    loaded = False
+
+    def load(self) -> "_Registry":
+        if not self.loaded:
+            self.loaded = True
+            for name in PAPER_MODULES:
+                for c in importlib.import_module(name).CLAIMS:
+                    register(c)
+        return self
+
+    def __getitem__(self, key):
+        return dict.__getitem__(self.load(), key)
+
+    def __contains__(self, key):
+        return dict.__contains__(self.load(), key)
+
+    def __iter__(self):
+        return dict.__iter__(self.load())
+
+    def __len__(self):
+        return dict.__len__(self.load())
+
+    def get(self, key, default=None):
+        return dict.get(self.load(), key, default)
+
+    def keys(self):
+        return dict.keys(self.load())
+
+    def values(self):
+        return dict.values(self.load())
+
+    def items(self):
+        return dict.items(self.load())
+
+
+REGISTRY: dict[str, Claim] = _Registry()
+
+
+def claims() -> dict[str, Claim]:
+    """Every registered claim by id (the paper tables, loaded on first call)."""
+    return REGISTRY.load()
+
+
+def register(claim: Claim, *, replace: bool = False) -> Claim:
+    """Add `claim` to the registry (`replace=True` to overwrite an id)."""
+    if dict.__contains__(REGISTRY, claim.id) and not replace:
+        raise ValueError(f"claim {claim.id!r} is already registered.")
+    dict.__setitem__(REGISTRY, claim.id, claim)
+    return claim
+
+
+def unregister(claim_id: str) -> None:
+    """Remove a claim (used by tests that register temporary claims)."""
+    REGISTRY.pop(claim_id, None)
+
+
+def select(
+    *, paper: str | None = None, ids: Iterable[str] | None = None
+) -> list[Claim]:
+    """Claims filtered by paper and/or ids; unknown ids raise `KeyError`."""
+    claims = list(REGISTRY.load().values())
+    if ids is not None:
+        ids = list(ids)
+        unknown = [i for i in ids if i not in REGISTRY]
+        if unknown:
+            raise KeyError(
+                f"unknown claim id(s) {', '.join(unknown)}; known ids: "
+                + ", ".join(sorted(REGISTRY))
+            )
+        claims = [REGISTRY[i] for i in ids]
+    if paper is not None:
+        claims = [c for c in claims if c.paper == paper]
+    return claims
+
+
+def audit_check(records) -> Check | None:
+    """The integration audit of one claim's `integrate` calls (None if none).
+
+    Fails if a solve that ran to its horizon got there more than
+    `HORIZON_FACTOR` x later than its loss reached `LOSS_FLOOR`, or if a solve
+    used more than `STEP_FRACTION` of its `max_steps` (see
+    `mirrorflow.solvers._audit`).
+    """
+    if not records:
+        return None
+    ratio, text = max(
+        (
+            (r, f"{rec.label}: {t}" if rec.label and t != "ok" else t)
+            for rec in records
+            for r, t in [_audit.audit_integration(rec)]
+        ),
+        key=lambda x: x[0],
+    )
+    steps = [rec.num_steps for rec in records if rec.num_steps is not None]
+    return Check(
+        AUDIT_LABEL,
+        f"horizon <= {_audit.HORIZON_FACTOR:g} x t(loss <= {_audit.LOSS_FLOOR:g}), "
+        f"steps <= {_audit.STEP_FRACTION:g} max_steps",
+        f"{len(records)} solves, max {max(steps) if steps else '-'} steps"
+        + ("" if text == "ok" else f"; worst: {text}"),
+        ratio,
+        1.0,
+    )
+
+
+def run_claim(claim: Claim) -> ClaimResult:
+    """Run one claim; an exception becomes a failed result with its traceback.
+
+    Every `integrate` call inside the claim is recorded and audited: the claim
+    gets one more check (`AUDIT_LABEL`) that fails if a flow was integrated far
+    past its convergence or used more than a quarter of its step budget.
+    """
+    start = time.perf_counter()
+    error_line = None
+    with _audit.record_integrations() as records:
+        try:
+            checks = tuple(claim.compute())
+            exc = None
+            if not checks:
+                exc = "the claim produced no checks"
+                error_line = f"{claim.id}: {exc}"
+        except Exception as err:  # noqa: BLE001 -- reported as a failing row
+            checks, exc = (), traceback.format_exc(limit=5)
+            where = getattr(err, "_mirrorflow_check", None)
+            message = " ".join(str(err).split())
+            error_line = (
+                f"{claim.id} [check: {where or 'outside any named check'}] "
+                f"{type(err).__name__}: {message}"
+            )
+    if exc is None:
+        audit = audit_check(records)
+        if audit is not None:
+            checks = (*checks, audit)
+    return ClaimResult(
+        claim,
+        checks,
+        time.perf_counter() - start,
+        exc,
+        error_line,
+        tuple(records),
+    )

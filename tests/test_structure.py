@@ -1,0 +1,109 @@
+"""The three layers: the library, the papers, the app (and what each may import).
+
+- `import mirrorflow` loads neither the papers nor the app nor matplotlib and
+  builds no JAX array, so a caller can still choose float64 afterwards.
+- Experiments import public names only (`mirrorflow`, `mirrorflow.papers.<paper>`,
+  `mirrorflow.app`), never a private `_` module.
+- No project file a user sees mentions the developers' spec folder.
+"""
+
+import ast
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_import_mirrorflow_loads_no_app_papers_or_matplotlib_and_builds_no_array():
+    code = (
+        "import json, sys\n"
+        "import mirrorflow\n"
+        "import jax\n"
+        "mods = sorted(m for m in sys.modules if m.startswith(("
+        "'mirrorflow.app', 'mirrorflow.papers', 'matplotlib')))\n"
+        "print(json.dumps({'modules': mods, 'arrays': len(jax.live_arrays()),"
+        " 'x64': bool(jax.config.read('jax_enable_x64'))}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report == {"modules": [], "arrays": 0, "x64": False}
+
+
+def test_the_papers_load_without_building_arrays():
+    code = (
+        "import json, jax\n"
+        "import mirrorflow.papers.core, mirrorflow.papers.mask\n"
+        "import mirrorflow.papers.mirror2, mirrorflow.papers.ham\n"
+        "print(json.dumps({'arrays': len(jax.live_arrays()), 'claims': sum(len(m."
+        "CLAIMS) for m in (mirrorflow.papers.core, mirrorflow.papers.mask, "
+        "mirrorflow.papers.mirror2, mirrorflow.papers.ham))}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["arrays"] == 0 and report["claims"] >= 42
+
+
+def _imports(path: pathlib.Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return names
+
+
+def test_experiments_import_public_names_only():
+    files = sorted((ROOT / "experiments").glob("*/*.py"))
+    assert files, "no experiment modules found"
+    for path in files:
+        for name in _imports(path):
+            if name.startswith("mirrorflow"):
+                private = [p for p in name.split(".") if p.startswith("_")]
+                assert not private, f"{path.relative_to(ROOT)} imports {name}"
+
+
+# The developers' spec files: users do not have them, so nothing they see may
+# point there (the project's own pages are docs/theory/).
+_SPEC = re.compile(
+    r"shared/|core_and_mask\.md|mirror2_and_ham\.md|signin_and_nanoadam\.md|"
+    r"graphon\.md|papers\.md|DESIGN\.md|STYLE\.md"
+)
+
+
+def test_no_user_facing_file_mentions_the_spec_folder():
+    paths = [ROOT / "README.md"]
+    for folder in ("mirrorflow", "experiments", "docs"):
+        paths += [
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.suffix in (".py", ".md") and p.is_file()
+        ]
+    hits = [
+        f"{p.relative_to(ROOT)}:{i}"
+        for p in paths
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if _SPEC.search(line)
+    ]
+    assert not hits, hits[:20]
