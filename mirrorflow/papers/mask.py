@@ -45,7 +45,7 @@ from ..regularization import (
     pilot_schedule,
 )
 from ..reparam import Hadamard
-from ..solvers import log_times
+from ..solvers import BDF, log_times
 from ._claim import Check, ClaimTable, cache_per_tolerance, running
 from .core import P2, max_err
 
@@ -176,6 +176,36 @@ def param_path(dose: float, tau: float):
     return sol, schedule
 
 
+# Parameter-space flows with weight decay run to their limits (terminating event):
+# the flows whose equal-dose limits the theorem compares, not the reduced ODE in
+# which the dose-only dependence holds by construction. The package's BDF (Jacobian
+# and LU reuse): the same limits as Kvaerno5 to 1e-10 at rtol 1e-12..1e-10, in
+# 0.1-1.5 s per run instead of 4-8 s.
+PARAM_RTOL = 1e-11
+PARAM_LIMIT_TS = log_times(1e-2, T_MAX, 60)
+
+
+@cache_per_tolerance
+def param_limit(kind: str, dose: float, tau: float):
+    """GF on (m, w) with weight decay, plus int grad f, from the PILoT init on P2,
+    until the loss reaches 1e-25 (horizon 1e9, terminating event)."""
+    schedule = decay_schedule(kind, dose, tau)
+    flow = WithGradientIntegral(
+        P2(), RegularizedGradientFlow(P2(), Hadamard(), schedule)
+    )
+    y0 = (params0(), jnp.zeros(P2().d))
+    sol = integrate_piecewise(
+        flow,
+        y0,
+        0.0,
+        T_MAX,
+        ts=PARAM_LIMIT_TS,
+        solver=BDF(rtol=PARAM_RTOL, atol=ATOL),
+        stop_loss=STOP_LOSS,
+    )
+    return sol, schedule
+
+
 @CLAIMS.claim(
     "mask.conservation",
     citation=(
@@ -185,8 +215,9 @@ def param_path(dose: float, tau: float):
     statement="m^2 - w^2 = a0 exp(-4 Lambda_t) along GF with weight decay; the PILoT "
     "init gives m0*w0 = x_init and a0 = beta exactly.",
     reference="closed form a0 exp(-4 Lambda_t) from the schedule's dose",
-    tolerance_origin="|m^2-w^2-a_t| <= 1e-6 |a_t| + 1e-12 (ODE rtol 1e-11 "
-    "accumulated; atol floor); init: a few ulps x10",
+    tolerance_origin="|m^2-w^2-a_t| <= 1e-6 (|a_t| + 1e-6) (ODE rtol 1e-11 "
+    "accumulated over paths to t ~ 3e5 and 6e6, BDF: measured 4e-8, 4e-8); init: a few "
+    "ulps x10",
 )
 def _conservation():
     m0, w0 = params0()
@@ -209,19 +240,33 @@ def _conservation():
     ]
     for dose, tau in PATH_RUNS:
         with running(f"step Lambda={dose:g}, tau={tau:g}"):
-            sol, schedule = param_path(dose, tau)
+            sol, schedule = param_limit("step", dose, tau)
         (m, w), _ = sol.ys
         a_t = BETA * np.exp(-4.0 * np.asarray(jax.vmap(schedule.dose)(sol.ts)))
         diff = np.abs(np.asarray(m**2 - w**2) - a_t[:, None])
+        converged = sol.result == "event"
         checks.append(
             Check(
-                f"step Lambda={dose:g}, tau={tau:g}, 40 times in [1e-2, 2e3]",
+                f"step Lambda={dose:g}, tau={tau:g}: {len(sol.ts)} times in "
+                f"[1e-2, {float(sol.ts[-1]):.2g}], converged at "
+                f"t={float(sol.t_final):.2g} (loss <= {STOP_LOSS:g})",
                 f"a_T={a_t[-1]:.2e}",
                 "m^2 - w^2",
-                float(np.max(diff / (a_t[:, None] + 1e-6))),
+                float(np.max(diff / (a_t[:, None] + 1e-6))) if converged else math.inf,
                 1e-6,
             )
         )
+    # The long run: the dose-5 path converges only after t ~ 6e6.
+    t_end = float(param_limit("step", *PATH_RUNS[-1])[0].t_final)
+    checks.append(
+        Check(
+            "the conservation law is checked up to convergence, past t = 1e6",
+            ">= 1e6",
+            f"t = {t_end:.3g}",
+            1e6 / t_end,
+            1.0,
+        )
+    )
     return checks
 
 
@@ -290,30 +335,67 @@ def _limit_prediction():
     "mask.schedule_invariance",
     citation="Jacobs & Burkholz, Mask in the Mirror, ICLR 2025, corollary of Thm 3.3",
     statement="Schedules with equal total dose Lambda_inf reach the same limit.",
-    reference="run vs run (step vs exp, different tau)",
-    tolerance_origin="1e-7: two converged solves at rtol 1e-10",
+    reference="run vs run: GF on (m, w) with weight decay under a step and an "
+    "exponential schedule of equal dose, each to its limit; and the dual Newton "
+    "Bregman projection of R_(a_inf)",
+    tolerance_origin="1e-7: two solves at rtol 1e-11 stopped at loss 1e-25 (measured "
+    "limit errors <= 1e-11); contrast rows: paths and different-dose limits at least "
+    "1e-3 apart",
 )
 def _schedule_invariance():
     pairs = (
         (("step", 1.0, 10.0), ("exp", 1.0, 3.0)),
-        (("step", 1.0, 10.0), ("step", 1.0, 200.0)),
         (("step", 3.0, 30.0), ("exp", 3.0, 5.0)),
     )
-    checks = []
+    prob = P2()
+    checks, limits = [], {}
     for a, b in pairs:
-        with running(f"Lambda={a[1]:g}: {a[0]} tau={a[2]:g} vs {b[0]} tau={b[2]:g}"):
-            sa, _, sched_a = limit_run(*a)
-            sb, _, sched_b = limit_run(*b)
+        label = f"Lambda={a[1]:g}: {a[0]} tau={a[2]:g} vs {b[0]} tau={b[2]:g}"
+        with running(label):
+            sa, sched = param_limit(*a)
+            sb, _ = param_limit(*b)
+            family, z0 = weight_decay_potential(Hadamard(), params0())
+            pred = predict_regularized(prob, family, sched, z0=z0).x
         ok = sa.result == sb.result == "event"
-        checks.append(
+        n = min(len(sa.ts), len(sb.ts))
+        apart = float(np.max(np.abs(np.asarray(sa.xs[:n] - sb.xs[:n]))))
+        limits[a[1]] = np.asarray(sa.x_final)
+        checks += [
             Check(
-                f"Lambda={a[1]:g}: {a[0]} tau={a[2]:g} vs {b[0]} tau={b[2]:g}",
+                f"{label}: (m, w) flows with decay, paths up to {apart:.2g} apart",
                 "equal limits",
                 f"|x|_1={float(jnp.sum(jnp.abs(sb.x_final))):.6g}",
                 max_err(sa.x_final, sb.x_final) if ok else math.inf,
                 1e-7,
-            )
+            ),
+            Check(
+                f"{label}: both limits vs argmin R_(a_inf) (dual Newton)",
+                f"|x|_1={float(jnp.sum(jnp.abs(pred))):.6g}",
+                "flow limits",
+                max(max_err(sa.x_final, pred), max_err(sb.x_final, pred))
+                if ok
+                else math.inf,
+                1e-7,
+            ),
+            # The flows must really differ on the way (else the check is empty).
+            Check(
+                f"{label}: the two paths differ before converging",
+                ">= 1e-3 apart",
+                f"{apart:.2g} apart",
+                1e-3 / max(apart, 1e-300),
+                1.0,
+            ),
+        ]
+    gap = max_err(limits[1.0], limits[3.0])
+    checks.append(
+        Check(
+            "the limit does depend on the dose: Lambda = 1 vs 3",
+            ">= 1e-3 apart",
+            f"{gap:.2g} apart",
+            1e-3 / max(gap, 1e-300),
+            1.0,
         )
+    )
     return checks
 
 

@@ -123,6 +123,22 @@ def _diffrax_solve(
     )
 
 
+def _traced_floats(flow, dtype):
+    """`flow` with its Python-float leaves as 0-d arrays.
+
+    `eqx.filter_jit` treats Python floats as static, so every new schedule value,
+    scale or coefficient would compile the whole solve again; as arrays they are
+    arguments of one compiled solve per flow structure.
+    """
+
+    def convert(leaf):
+        if isinstance(leaf, float) and not isinstance(leaf, bool):
+            return jnp.asarray(leaf, dtype)
+        return leaf
+
+    return jax.tree.map(convert, flow)
+
+
 def _xs(flow, ys):
     return jax.vmap(flow.to_primal)(ys)
 
@@ -319,7 +335,7 @@ def _dispatch(
     stop = None if stop_loss is None else jnp.asarray(stop_loss, dtype=dtype)
     start = time.perf_counter()
     sol = _diffrax_solve(
-        flow,
+        _traced_floats(flow, dtype),
         y0,
         jnp.asarray(t0, dtype),
         jnp.asarray(t1, dtype),
