@@ -156,11 +156,9 @@ def discover(directory: str | Path | None = None) -> dict[str, Experiment]:
     folder = Path(directory) if directory is not None else default_experiments_dir()
     if not folder.is_dir():
         hint = (
-            "pass --experiments-dir DIR"
-            if directory is not None
-            else "the experiments/ folder ships with the source checkout, not with "
-            "the installed package; run from the checkout's root, or pass --root "
-            "DIR or --experiments-dir DIR"
+            "the experiments/ folder ships with the source checkout, not with the "
+            "installed package: run from the checkout's root, or pass --root DIR or "
+            "--experiments-dir DIR"
         )
         raise ExperimentsError(f"experiments folder not found: {folder} ({hint})")
     found: dict[str, Experiment] = {}
