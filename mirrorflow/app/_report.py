@@ -266,7 +266,7 @@ def build_markdown(
             lines += ["Claims this figure shows:", "", *_md_rows(shown), ""]
         if missing:
             lines += [f"Not run in this report: {', '.join(missing)}.", ""]
-    # claims._report.markdown is the table, the summary, then one section per
+    # _verify_report.markdown is the table, the summary, then one section per
     # claim; the table is already above, so keep the sections.
     full = markdown(results)
     start = full.find("### `")

@@ -61,7 +61,7 @@ SOURCE = "docs/theory/mask_in_the_mirror.md, Claims checked"
 # grid so that each (flow class, schedule class) compiles once.
 RTOL, ATOL = 1e-10, 1e-14
 # atol of the reduced flows (state: the multipliers lambda, O(1..10)): see
-# `_core.REDUCED_ATOL`; at 1e-14 the sweep's 10x tighter run stalled at t ~ 8e3.
+# `core.REDUCED_ATOL`; at 1e-14 the sweep's 10x tighter run stalled at t ~ 8e3.
 REDUCED_ATOL = 1e-12
 STOP_LOSS = 1e-25
 T_MAX = 1e9
