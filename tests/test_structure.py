@@ -107,3 +107,38 @@ def test_no_user_facing_file_mentions_the_spec_folder():
         if _SPEC.search(line)
     ]
     assert not hits, hits[:20]
+
+
+def test_no_isinstance_on_reparameterization_or_problem_types_elsewhere():
+    # What a reparameterization or problem does (its penalty, its decay family)
+    # is a method of it, not an `isinstance` ladder in another module.
+    import inspect
+
+    import mirrorflow as mf
+
+    types = {
+        name: pathlib.Path(inspect.getfile(obj)).resolve()
+        for name, obj in vars(mf).items()
+        if inspect.isclass(obj)
+        and issubclass(obj, mf.AbstractReparam | mf.AbstractProblem)
+    }
+    assert {"Hadamard", "DiffOfSquares", "LinearRegression"} <= set(types)
+    hits = []
+    for path in sorted((ROOT / "mirrorflow").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "isinstance"
+                and len(node.args) == 2
+            ):
+                continue
+            names = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+            names |= {
+                n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)
+            }
+            for name in names & set(types):
+                if path.resolve() != types[name]:
+                    hits.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    assert not hits, hits

@@ -25,12 +25,10 @@ from ..potentials import (
     AbstractSeparableTimeDependentPotential,
     AbstractTimeDependentPotential,
     CommutingQuadraticPotential,
-    TimeDependentDeepDiagonal,
-    TimeDependentHypentropy,
 )
 from ..problems import AbstractProblem
 from ..regularization import AbstractSchedule
-from ..reparam import AbstractReparam, DeepDiagonal, DiffOfSquares, Hadamard
+from ..reparam import AbstractReparam
 from ._base import AbstractFlow
 
 
@@ -89,6 +87,13 @@ class CommutingQuadratic(AbstractReparam):
     def time_factor(self) -> float:
         return 1.0
 
+    def decay_family(self, params0: PyTree):
+        """`CommutingQuadraticPotential(A, B, w0)` and $z_0 = 0$."""
+        family = CommutingQuadraticPotential(
+            self.matrices, self.penalty_matrix, params0
+        )
+        return family, jnp.zeros(self.matrices.shape[0], self.matrices.dtype)
+
 
 def weight_decay_penalty(reparam: AbstractReparam, params: PyTree) -> Scalar:
     r"""The reparameterization's own weight-decay penalty $h(p)$ (mask convention).
@@ -97,14 +102,9 @@ def weight_decay_penalty(reparam: AbstractReparam, params: PyTree) -> Scalar:
     (and the sum of squares of every leaf by default), $\sum_i u_i^D + v_i^D$ for
     `DeepDiagonal(D)` (Mirror, Mirror, Cor. 3.1: plain L2 decay is admissible only for
     depth 2), $w^\top Bw$ for `CommutingQuadratic`. The objective is
-    $f(g(p)) + \lambda_t h(p)$.
+    $f(g(p)) + \lambda_t h(p)$. The same as `reparam.penalty(params)`.
     """
-    if isinstance(reparam, DeepDiagonal):
-        u, v = params
-        return jnp.sum(u**reparam.depth) + jnp.sum(v**reparam.depth)
-    if isinstance(reparam, CommutingQuadratic):
-        return reparam.penalty(params)
-    return sum(jnp.sum(leaf**2) for leaf in jax.tree.leaves(params))
+    return reparam.penalty(params)
 
 
 def weight_decay_potential(
@@ -129,40 +129,7 @@ def weight_decay_potential(
         ValueError: other reparameterizations, or an initialization outside the
             family's assumptions (balanced $m\odot w$, $u_0v_0 \le 0$).
     """
-    if isinstance(reparam, Hadamard):
-        a0 = reparam.conserved(params0)
-        if not np.all(np.asarray(a0) != 0):
-            raise ValueError(
-                "weight_decay_potential: `params0` = (m0, w0) must be unbalanced "
-                "(m0^2 != w0^2) in every coordinate; with a balanced coordinate the "
-                "imbalance stays 0 and the hypentropy family does not apply."
-            )
-        family = TimeDependentHypentropy(jnp.abs(a0) / 2, coef=0.5)
-        return family, family.grad(reparam.to_x(params0), 0.0)
-    if isinstance(reparam, DiffOfSquares):
-        uv = reparam.conserved(params0)
-        if not np.all(np.asarray(uv) > 0):
-            raise ValueError(
-                "weight_decay_potential: `params0` = (u0, v0) needs u0 * v0 > 0 in "
-                "every coordinate."
-            )
-        u0, v0 = params0
-        family = TimeDependentHypentropy(2.0 * uv, coef=0.25)
-        return family, 0.25 * jnp.log(jnp.asarray(u0) / jnp.asarray(v0))
-    if isinstance(reparam, DeepDiagonal):
-        u0, v0 = params0
-        family = TimeDependentDeepDiagonal(reparam.depth, u0=u0, v0=v0)
-        return family, jnp.zeros_like(reparam.to_x(params0))
-    if isinstance(reparam, CommutingQuadratic):
-        family = CommutingQuadraticPotential(
-            reparam.matrices, reparam.penalty_matrix, params0
-        )
-        return family, jnp.zeros(reparam.matrices.shape[0], reparam.matrices.dtype)
-    raise ValueError(
-        f"weight_decay_potential: no time-dependent potential is known for "
-        f"{type(reparam).__name__}; use Hadamard, DiffOfSquares, DeepDiagonal or "
-        "CommutingQuadratic."
-    )
+    return reparam.decay_family(params0)
 
 
 class RegularizedGradientFlow(AbstractFlow):

@@ -3,9 +3,11 @@
 import abc
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 
-from .._types import PyTree, Vector
-from ..potentials import AbstractPotential
+from .._types import PyTree, Scalar, Vector
+from ..potentials import AbstractPotential, AbstractTimeDependentPotential
 
 
 class AbstractReparam(eqx.Module):
@@ -35,3 +37,32 @@ class AbstractReparam(eqx.Module):
     @abc.abstractmethod
     def time_factor(self) -> float:
         r"""$1/k$: GF at time $t$ equals the unit-coefficient mirror flow at $t/k$."""
+
+    def penalty(self, params: PyTree) -> Scalar:
+        r"""The weight-decay penalty $h(p)$ of this parameterization.
+
+        Gradient flow with weight decay runs on $f(g(p)) + \lambda_t h(p)$. The
+        default is plain L2, the sum of squares of every leaf (Mask in the Mirror's
+        convention, docs/theory/conventions.md); parameterizations whose admissible
+        penalty differs override it.
+        """
+        return sum(jnp.sum(leaf**2) for leaf in jax.tree.leaves(params))
+
+    def decay_family(
+        self, params0: PyTree
+    ) -> tuple[AbstractTimeDependentPotential, Vector]:
+        r"""The time-dependent potential $R_\Lambda$ of GF with decay, and $z_0$.
+
+        Gradient flow on $f(g(p)) + \lambda_t h(p)$ from `params0` satisfies
+        $\nabla R_{\Lambda_t}(x_t) = z_0 - \int_0^t\nabla f(x_s)\,ds$ (Mask in the
+        Mirror, Thm 3.1; Mirror, Mirror, Thms 3.1 and 3.3).
+
+        Raises:
+            ValueError: no such family is known for this parameterization, or
+                `params0` is outside its assumptions.
+        """
+        raise ValueError(
+            f"weight_decay_potential: no time-dependent potential is known for "
+            f"{type(self).__name__}; use Hadamard, DiffOfSquares, DeepDiagonal or "
+            "CommutingQuadratic."
+        )

@@ -11,6 +11,8 @@ from ..potentials import (
     DeepDiagonalPotential,
     Hypentropy,
     NegEntropy,
+    TimeDependentDeepDiagonal,
+    TimeDependentHypentropy,
 )
 from ._base import AbstractReparam
 
@@ -70,6 +72,20 @@ class Hadamard(AbstractReparam):
     def time_factor(self) -> float:
         return 2.0
 
+    def decay_family(self, params0: PyTree):
+        r"""`TimeDependentHypentropy(|m0^2 - w0^2|/2, coef=1/2)` and
+        $z_0 = \tfrac12\mathrm{arcsinh}(2x_0/|a_0|)$ (= artanh($w_0/m_0$) if
+        $|m_0| > |w_0|$, $m_0 > 0$); needs $m_0^2 \ne w_0^2$ in every coordinate."""
+        a0 = self.conserved(params0)
+        if not np.all(np.asarray(a0) != 0):
+            raise ValueError(
+                "weight_decay_potential: `params0` = (m0, w0) must be unbalanced "
+                "(m0^2 != w0^2) in every coordinate; with a balanced coordinate the "
+                "imbalance stays 0 and the hypentropy family does not apply."
+            )
+        family = TimeDependentHypentropy(jnp.abs(a0) / 2, coef=0.5)
+        return family, family.grad(self.to_x(params0), 0.0)
+
 
 class DiffOfSquares(AbstractReparam):
     r"""$x = u\odot u - v\odot v$, params `(u, v)` (Woodworth et al. 2020).
@@ -103,6 +119,19 @@ class DiffOfSquares(AbstractReparam):
     @property
     def time_factor(self) -> float:
         return 4.0
+
+    def decay_family(self, params0: PyTree):
+        r"""`TimeDependentHypentropy(2 u0 v0, coef=1/4)` and
+        $z_0 = \tfrac14\log(u_0/v_0)$; needs $u_0v_0 > 0$ in every coordinate."""
+        uv = self.conserved(params0)
+        if not np.all(np.asarray(uv) > 0):
+            raise ValueError(
+                "weight_decay_potential: `params0` = (u0, v0) needs u0 * v0 > 0 in "
+                "every coordinate."
+            )
+        u0, v0 = params0
+        family = TimeDependentHypentropy(2.0 * uv, coef=0.25)
+        return family, 0.25 * jnp.log(jnp.asarray(u0) / jnp.asarray(v0))
 
 
 class Square(AbstractReparam):
@@ -169,3 +198,15 @@ class DeepDiagonal(AbstractReparam):
     @property
     def time_factor(self) -> float:
         return 1.0
+
+    def penalty(self, params: PyTree):
+        r"""$\sum_i u_i^D + v_i^D$: the admissible decay of depth $D$ (Mirror, Mirror,
+        Cor 3.1: plain L2 decay is admissible only for depth 2)."""
+        u, v = params
+        return jnp.sum(u**self.depth) + jnp.sum(v**self.depth)
+
+    def decay_family(self, params0: PyTree):
+        """`TimeDependentDeepDiagonal(D, u0, v0)` and $z_0 = 0$."""
+        u0, v0 = params0
+        family = TimeDependentDeepDiagonal(self.depth, u0=u0, v0=v0)
+        return family, jnp.zeros_like(self.to_x(params0))
