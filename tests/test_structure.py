@@ -19,6 +19,19 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def _run_fresh(code: str) -> dict:
+    """Run `code` in a fresh interpreter; it prints one JSON line last."""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def test_import_mirrorflow_loads_no_app_papers_or_matplotlib_and_builds_no_array():
     code = (
         "import json, sys\n"
@@ -29,15 +42,7 @@ def test_import_mirrorflow_loads_no_app_papers_or_matplotlib_and_builds_no_array
         "print(json.dumps({'modules': mods, 'arrays': len(jax.live_arrays()),"
         " 'x64': bool(jax.config.read('jax_enable_x64'))}))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "JAX_PLATFORMS": "cpu"},
-    )
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = _run_fresh(code)
     assert report == {"modules": [], "arrays": 0, "x64": False}
 
 
@@ -50,15 +55,7 @@ def test_the_papers_load_without_building_arrays():
         "CLAIMS) for m in (mirrorflow.papers.core, mirrorflow.papers.mask, "
         "mirrorflow.papers.mirror2, mirrorflow.papers.ham))}))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "JAX_PLATFORMS": "cpu"},
-    )
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = _run_fresh(code)
     assert report["arrays"] == 0 and report["claims"] >= 42
 
 

@@ -103,6 +103,36 @@ def _path(flow, y0, ts=None):
     )
 
 
+def _limit(flow, y0, horizon: float, atol: float = ATOL):
+    """`flow` from `y0` until its loss reaches STOP_LOSS (horizon `horizon`, 10
+    log-spaced save times from 1e-3): a limit, measured at convergence."""
+    return integrate(
+        flow,
+        y0,
+        0.0,
+        horizon,
+        ts=_ts(1e-3, horizon, 10),
+        rtol=RTOL,
+        atol=atol,
+        stop_loss=STOP_LOSS,
+    )
+
+
+def held_path(flow, y0, ts, stop_loss: float = PATH_STOP, **kwargs):
+    """x(t) at every save time of `ts` for a flow stopped at convergence.
+
+    `integrate` stops at loss `stop_loss` (past it the state rests on a manifold of
+    equilibria, where a tight-tolerance solver can stall depending on the CPU's
+    last bits); the save times after the event hold the converged state (the flow
+    moves by less than ~1e-10 afterwards). Returns `(xs, t_stop, solution)` for
+    figures that plot a fixed time grid.
+    """
+    sol = integrate(flow, y0, 0.0, float(ts[-1]), ts=ts, stop_loss=stop_loss, **kwargs)
+    x = np.asarray(sol.xs)
+    pad = np.repeat(np.asarray(sol.x_final)[None, :], len(ts) - len(x), axis=0)
+    return np.concatenate([x, pad]), float(sol.t_final), sol
+
+
 def path_check(
     label: str, problem, reference, sol, tolerance: float = 1e-8, *, names=None
 ) -> Check:
@@ -140,16 +170,7 @@ def uv_path(alpha: float):
 def uv_limit(alpha: float):
     prob = P1()
     flow = ReparamGradientFlow(prob, DiffOfSquares())
-    return integrate(
-        flow,
-        _balanced(prob.d, alpha),
-        0.0,
-        1e6,
-        ts=_ts(1e-3, 1e6, 10),
-        rtol=RTOL,
-        atol=ATOL,
-        stop_loss=STOP_LOSS,
-    )
+    return _limit(flow, _balanced(prob.d, alpha), 1e6)
 
 
 ALPHAS_P1 = (1.0, 0.5, 0.1, 0.03)
@@ -308,16 +329,7 @@ def _hypentropy_limit():
         flow = ReducedMirrorFlow(prob, pot, jnp.zeros(prob.d))
         label = f"P2, alpha={alpha:g}, reduced flow"
         with running(label):
-            sol = integrate(
-                flow,
-                flow.initial_state(),
-                0.0,
-                1e12,
-                ts=_ts(1e-3, 1e12, 10),
-                rtol=RTOL,
-                atol=REDUCED_ATOL,
-                stop_loss=STOP_LOSS,
-            )
+            sol = _limit(flow, flow.initial_state(), 1e12, atol=REDUCED_ATOL)
             pred = bregman_projection(pot, prob.A, prob.b, x0=jnp.zeros(prob.d))
         checks.append(limit_check(label, sol, pred.x))
     return checks
@@ -339,16 +351,7 @@ def _unbalanced():
     rng = np.random.default_rng(12)
     u0 = jnp.asarray(rng.uniform(0.2, 1.0, prob.d))
     v0 = jnp.asarray(rng.uniform(0.2, 1.0, prob.d))
-    sol = integrate(
-        ReparamGradientFlow(prob, DiffOfSquares()),
-        (u0, v0),
-        0.0,
-        1e6,
-        ts=_ts(1e-3, 1e6, 10),
-        rtol=RTOL,
-        atol=ATOL,
-        stop_loss=STOP_LOSS,
-    )
+    sol = _limit(ReparamGradientFlow(prob, DiffOfSquares()), (u0, v0), 1e6)
     pot = Hypentropy(scale=2 * u0 * v0, coef=0.25)
     pred = bregman_projection(pot, prob.A, prob.b, z0=0.25 * jnp.log(u0 / v0))
     return [limit_check("P1, u0, v0 ~ U(0.2, 1)", sol, pred.x)]
@@ -375,16 +378,7 @@ def _entropy():
         ("w*w", Square(), w0),
         ("balanced m*w", Hadamard(), (w0, w0)),
     ):
-        sol = integrate(
-            ReparamGradientFlow(prob, reparam),
-            params0,
-            0.0,
-            1e6,
-            ts=_ts(1e-3, 1e6, 10),
-            rtol=RTOL,
-            atol=ATOL,
-            stop_loss=STOP_LOSS,
-        )
+        sol = _limit(ReparamGradientFlow(prob, reparam), params0, 1e6)
         checks.append(limit_check(f"positive P(20,5,3,2), {label}", sol, pred.x))
     return checks
 
@@ -532,15 +526,10 @@ def _depth():
                     )
                 )
             with running(f"D={depth}, alpha={alpha:g}: limit"):
-                lim = integrate(
+                lim = _limit(
                     ReparamGradientFlow(prob, DeepDiagonal(depth)),
                     _balanced(prob.d, alpha),
-                    0.0,
                     1e7,
-                    ts=_ts(1e-3, 1e7, 10),
-                    rtol=RTOL,
-                    atol=ATOL,
-                    stop_loss=STOP_LOSS,
                 )
                 pred = bregman_projection(pot, prob.A, prob.b, z0=jnp.zeros(prob.d))
             checks.append(
