@@ -9,7 +9,7 @@ def numpy_hypentropy_newton(A, b, c, *, tol=1e-12, max_iter=500):
     x = c sinh(A^T nu), Phi(nu) = sum c cosh(A^T nu) - b^T nu (the 1/4 factor of
     R_alpha only rescales nu). Armijo backtracking (c1 = 1e-4) with log-domain
     cosh; stops at ||A x - b|| <= tol max(1, ||b||). Plain Newton from nu = 0, as
-    a user would write it (no continuation, unlike `bregman_projection`).
+    a user would write it (no continuation, unlike `predict`).
     """
     n = A.shape[0]
     nu = np.zeros(n)

@@ -1,54 +1,48 @@
 """mirrorflow: mirror flows, implicit bias, sparsity and pruning, checked numerically.
 
-The public API is flat: potentials (`Hypentropy`, ...), reparameterizations
-(`DiffOfSquares`, ...), problems (`LinearRegression`), flows (`MirrorFlow`, ...),
-and the verbs `integrate`, `predict` and `optimize`. The papers' claims live in
-`mirrorflow.papers` and the `mirrorflow` command in `mirrorflow.app`; importing
-mirrorflow loads neither. Importing
-mirrorflow never changes JAX's configuration: turn on float64 yourself
+The public API, by topic:
+
+- potentials: Legendre functions, fixed (`Hypentropy`, ...) or indexed by a
+  weight-decay dose (`TimeDependentHypentropy`, ...), one hierarchy;
+- reparameterizations: $x = g(p)$ (`Hadamard`, `DiffOfSquares`, ...), with their
+  induced potentials, penalties and decay families;
+- problems: `LinearRegression` and the abstract losses;
+- schedules: weight decay $\\lambda_t$ and its dose;
+- flows: `GradientFlow`, `MirrorFlow`, `ReducedMirrorFlow`, `RiemannianFlow`, each
+  with an optional schedule;
+- the three verbs: `integrate` (a flow to its limit), `predict` (the theory's
+  limit, a `Prediction`) and `optimize` (a discrete optimizer);
+- optimizers: optax transformations (`mirror_descent`, `ham`, `pilot`, ...);
+- submodules `masks` (pruning masks) and `references` (independent referees:
+  lasso, min-L1, min-L2).
+
+The papers' claims live in `mirrorflow.papers` and the `mirrorflow` command in
+`mirrorflow.app`; importing mirrorflow loads neither. Importing mirrorflow never
+changes JAX's configuration: turn on float64 yourself
 (`jax.config.update("jax_enable_x64", True)`) as the `mirrorflow` command does.
 """
 
-from . import masks as masks
+from . import masks as masks, references as references
 from .flows import (
     AbstractFlow as AbstractFlow,
-    CommutingQuadratic as CommutingQuadratic,
-    FlowPaths as FlowPaths,
-    HamFlow as HamFlow,
+    GradientFlow as GradientFlow,
     MirrorFlow as MirrorFlow,
     ReducedMirrorFlow as ReducedMirrorFlow,
-    RegularizedFlowPaths as RegularizedFlowPaths,
-    RegularizedGradientFlow as RegularizedGradientFlow,
-    ReparamGradientFlow as ReparamGradientFlow,
     RiemannianFlow as RiemannianFlow,
-    TimeDependentMirrorFlow as TimeDependentMirrorFlow,
-    TimeDependentReducedFlow as TimeDependentReducedFlow,
     flow_paths as flow_paths,
-    integrate_piecewise as integrate_piecewise,
-    regularized_flow_paths as regularized_flow_paths,
-    weight_decay_penalty as weight_decay_penalty,
-    weight_decay_potential as weight_decay_potential,
 )
 from .optimizers import (
-    HadamardReparamState as HadamardReparamState,
-    MaskWeight as MaskWeight,
     OptimizeResult as OptimizeResult,
-    PilotWeightDecayState as PilotWeightDecayState,
-    ScheduledWeightDecayState as ScheduledWeightDecayState,
-    factors_mask as factors_mask,
     hadamard_reparam as hadamard_reparam,
     ham as ham,
-    hyperbolic_step as hyperbolic_step,
+    mirror_descent as mirror_descent,
     optimize as optimize,
     pilot as pilot,
-    pilot_init as pilot_init,
-    pilot_weight_decay as pilot_weight_decay,
     scheduled_weight_decay as scheduled_weight_decay,
 )
 from .potentials import (
     AbstractPotential as AbstractPotential,
-    AbstractSeparableTimeDependentPotential as AbstractSeparableTimeDependentPotential,
-    AbstractTimeDependentPotential as AbstractTimeDependentPotential,
+    AbstractPotentialFamily as AbstractPotentialFamily,
     CommutingQuadraticPotential as CommutingQuadraticPotential,
     DeepDiagonalPotential as DeepDiagonalPotential,
     HamPotential as HamPotential,
@@ -58,19 +52,9 @@ from .potentials import (
     TimeDependentDeepDiagonal as TimeDependentDeepDiagonal,
     TimeDependentHypentropy as TimeDependentHypentropy,
 )
-from .predictions import (
-    LassoSolution as LassoSolution,
-    Projection as Projection,
-    StationaryPoint as StationaryPoint,
-    bregman_projection as bregman_projection,
-    ham_limit as ham_limit,
-    lasso as lasso,
-    min_l1_interpolant as min_l1_interpolant,
-    min_l2_interpolant as min_l2_interpolant,
-    predict as predict,
-    predict_regularized as predict_regularized,
-)
+from .predictions import Prediction as Prediction, predict as predict
 from .problems import (
+    AbstractLinearProblem as AbstractLinearProblem,
     AbstractProblem as AbstractProblem,
     LinearRegression as LinearRegression,
     random_regression as random_regression,
@@ -83,14 +67,11 @@ from .regularization import (
     ExponentialDecay as ExponentialDecay,
     LinearDecay as LinearDecay,
     PiecewiseConstant as PiecewiseConstant,
-    PilotRule as PilotRule,
     SwitchOff as SwitchOff,
-    dose_from_mirror2 as dose_from_mirror2,
-    pilot_schedule as pilot_schedule,
-    strength_from_mirror2 as strength_from_mirror2,
 )
 from .reparam import (
     AbstractReparam as AbstractReparam,
+    CommutingQuadratic as CommutingQuadratic,
     DeepDiagonal as DeepDiagonal,
     DiffOfSquares as DiffOfSquares,
     Hadamard as Hadamard,
@@ -98,6 +79,7 @@ from .reparam import (
 )
 from .solvers import (
     BDF as BDF,
+    Result as Result,
     ScipyReference as ScipyReference,
     Solution as Solution,
     integrate as integrate,
@@ -107,83 +89,66 @@ from .solvers import (
 
 __version__ = "0.1.0"
 
+# Grouped by topic, sorted within each group.
 __all__ = [
-    "BDF",
-    "HamFlow",
-    "HamPotential",
-    "StationaryPoint",
-    "ham",
-    "ham_limit",
-    "hyperbolic_step",
-    "masks",
-    "AbstractFlow",
+    # potentials
     "AbstractPotential",
-    "AbstractProblem",
-    "AbstractReparam",
-    "AbstractSchedule",
-    "AbstractSeparableTimeDependentPotential",
-    "AbstractTimeDependentPotential",
-    "CallableSchedule",
-    "CommutingQuadratic",
+    "AbstractPotentialFamily",
     "CommutingQuadraticPotential",
-    "ConstantDecay",
-    "CosineDecay",
-    "DeepDiagonal",
     "DeepDiagonalPotential",
-    "DiffOfSquares",
-    "ExponentialDecay",
-    "FlowPaths",
-    "Hadamard",
-    "HadamardReparamState",
+    "HamPotential",
     "Hypentropy",
-    "LassoSolution",
-    "LinearDecay",
-    "LinearRegression",
-    "MaskWeight",
-    "MirrorFlow",
     "NegEntropy",
-    "OptimizeResult",
-    "PiecewiseConstant",
-    "PilotRule",
-    "PilotWeightDecayState",
-    "Projection",
-    "ReducedMirrorFlow",
-    "RegularizedFlowPaths",
-    "RegularizedGradientFlow",
-    "ReparamGradientFlow",
-    "RiemannianFlow",
-    "ScheduledWeightDecayState",
-    "ScipyReference",
-    "Solution",
-    "Square",
     "SquaredNorm",
-    "SwitchOff",
     "TimeDependentDeepDiagonal",
     "TimeDependentHypentropy",
-    "TimeDependentMirrorFlow",
-    "TimeDependentReducedFlow",
-    "bregman_projection",
-    "dose_from_mirror2",
-    "factors_mask",
+    # reparameterizations
+    "AbstractReparam",
+    "CommutingQuadratic",
+    "DeepDiagonal",
+    "DiffOfSquares",
+    "Hadamard",
+    "Square",
+    # problems
+    "AbstractLinearProblem",
+    "AbstractProblem",
+    "LinearRegression",
+    "random_regression",
+    # weight-decay schedules
+    "AbstractSchedule",
+    "CallableSchedule",
+    "ConstantDecay",
+    "CosineDecay",
+    "ExponentialDecay",
+    "LinearDecay",
+    "PiecewiseConstant",
+    "SwitchOff",
+    # flows
+    "AbstractFlow",
+    "GradientFlow",
+    "MirrorFlow",
+    "ReducedMirrorFlow",
+    "RiemannianFlow",
     "flow_paths",
-    "hadamard_reparam",
+    # integrate
+    "BDF",
+    "Result",
+    "ScipyReference",
+    "Solution",
     "integrate",
-    "integrate_piecewise",
-    "lasso",
     "log_times",
-    "min_l1_interpolant",
-    "min_l2_interpolant",
+    # predict
+    "Prediction",
+    "predict",
+    # optimize
+    "OptimizeResult",
+    "hadamard_reparam",
+    "ham",
+    "mirror_descent",
     "optimize",
     "pilot",
-    "pilot_init",
-    "pilot_schedule",
-    "pilot_weight_decay",
-    "predict",
-    "predict_regularized",
-    "random_regression",
-    "regularized_flow_paths",
     "scheduled_weight_decay",
-    "strength_from_mirror2",
-    "weight_decay_penalty",
-    "weight_decay_potential",
+    # submodules
+    "masks",
+    "references",
 ]

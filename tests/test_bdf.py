@@ -131,7 +131,9 @@ def test_stop_loss_event_time():
     # x' = -(x - 1), x0 = -0.5: x = 1 - 1.5 e^{-t}, loss 1.125 e^{-2t}. An error
     # e in x moves the event by e / |x - 1| (= e / 0.014 at s = 1e-4), so 1e-9
     # relative in t (t ~ 4.7) needs |e| <~ 6e-11: rtol 1e-12 gives ~1e-11.
-    flow = mf.HamFlow(mf.LinearRegression(jnp.ones((1, 1)), jnp.ones(1)), 0.0)
+    flow = mf.RiemannianFlow(
+        mf.LinearRegression(jnp.ones((1, 1)), jnp.ones(1)), mf.SquaredNorm()
+    )
     s = 1e-4
     t_hit = math.log(1.5 / math.sqrt(2.0 * s))
     ts = jnp.linspace(0.5, 10.0, 20)

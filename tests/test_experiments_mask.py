@@ -23,7 +23,6 @@ from mirrorflow.app import (
     load_experiment_file,
     make_figures,
 )
-from mirrorflow.flows import weight_decay_potential
 from mirrorflow.papers.mask import P2, params0
 from mirrorflow.papers.mirror2 import P1 as M2_P1
 from mirrorflow.regularization import SwitchOff
@@ -86,13 +85,13 @@ def test_potential_shapes_closed_form(quick_results, tmp_path):
 def test_dln_limits_flows_land_on_predictions(quick_results, tmp_path):
     r = quick_results("mask.dln_limits")
     prob = P2()
-    family, z0 = weight_decay_potential(Hadamard(), params0())
+    family, z0 = Hadamard().decay_family(params0())
     for x, dose, left in zip(r["flow_x"], r["run_doses"], r["dose_left"], strict=True):
         # Oracle: the dual-Newton projection at a_inf = beta exp(-4 Lambda), computed
         # here with a step schedule of the same dose; 1e-7 is the claim's tolerance
         # (mask.limit_prediction; LSODA at rtol 1e-10 gives ~1e-12).
-        pred = mf.predict_regularized(
-            prob, family, SwitchOff(0.0, 1.0), z0=z0, total_dose=float(dose)
+        pred = mf.predict(
+            prob, family, schedule=SwitchOff(0.0, 1.0), z0=z0, total_dose=float(dose)
         ).x
         assert float(np.max(np.abs(x - np.asarray(pred)))) < 1e-7
         assert left == 0.0
@@ -102,7 +101,7 @@ def test_dln_limits_flows_land_on_predictions(quick_results, tmp_path):
     assert np.max(np.abs(r["flow_x"][same[0]] - r["flow_x"][same[1]])) < 1e-7
     # The predicted curve: L1 norm and distance to linprog's min-L1 decrease with
     # the dose (round-off floor 1e-9, as the claim); the min-L1 norm is linprog's.
-    x_l1 = mf.min_l1_interpolant(prob.A, prob.b)
+    x_l1 = mf.references.min_l1_interpolant(prob.A, prob.b)
     assert abs(r["min_norm_l1"] - np.abs(x_l1).sum()) < 1e-12
     assert np.all(np.diff(r["curve_norm_l1"]) <= 1e-9)
     assert np.all(np.diff(r["curve_err_l1"]) <= 1e-9)
@@ -115,15 +114,15 @@ def test_pilot_vs_l1(quick_results, tmp_path):
     r = quick_results("mask.pilot_vs_l1")
     prob = P2()
     # Oracle: coordinate-descent lasso with mu = 2 lambda (KKT-certified to 1e-12).
-    ref = mf.lasso(prob.A, prob.b, 2 * r["lam"])
+    ref = mf.references.lasso(prob.A, prob.b, 2 * r["lam"])
     np.testing.assert_allclose(r["x_lasso"], np.asarray(ref.x), rtol=0, atol=1e-12)
     # Quick: constant decay only to T = 1e3, measured 2.2e-3 from the lasso (the
     # full run, T = 1e5, reaches the claim's 1e-8); 1e-2 leaves a margin of 4.
     assert r["const_vs_lasso"] < 1e-2
     # Switch-off end point vs the dual-Newton prediction: the claim's 1e-7.
-    family, z0 = weight_decay_potential(Hadamard(), params0())
-    pred = mf.predict_regularized(
-        prob, family, SwitchOff(0.0, 1.0), z0=z0, total_dose=r["dose"]
+    family, z0 = Hadamard().decay_family(params0())
+    pred = mf.predict(
+        prob, family, schedule=SwitchOff(0.0, 1.0), z0=z0, total_dose=r["dose"]
     ).x
     assert float(np.max(np.abs(r["x_pilot"] - np.asarray(pred)))) < 1e-7
     # The plotted errors are the max-norm errors to the planted x* (recomputed), and
@@ -151,7 +150,7 @@ def test_three_effects(quick_results, tmp_path):
     assert np.all(np.abs(grid_min - r["pos_centre"]) <= step)
     # (2) Oracle: scipy linprog basis pursuit on P1 (2.11085, the spec's value);
     # norms nonincreasing (floor 1e-9), within 0.05 of BP at a = -32 (the claim).
-    bp = mf.min_l1_interpolant(M2_P1().A, M2_P1().b)
+    bp = mf.references.min_l1_interpolant(M2_P1().A, M2_P1().b)
     assert abs(np.abs(bp).sum() - 2.11085) < 1e-5
     assert np.all(np.diff(r["type_norm_l1"]) <= 1e-9)
     assert r["type_dist_bp"][-1] < 0.05

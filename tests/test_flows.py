@@ -117,7 +117,7 @@ def test_quadratic_potential_matches_matrix_exponential():
     prob = mf.random_regression(8, 3, 2, 5)
     A, b = np.asarray(prob.A), np.asarray(prob.b)
     x0 = np.random.default_rng(0).standard_normal(8)
-    x_inf = mf.min_l2_interpolant(A, b, x0)
+    x_inf = mf.references.min_l2_interpolant(A, b, x0)
     ts = np.array([0.1, 1.0, 5.0, 20.0])
     flow = mf.RiemannianFlow(prob, mf.SquaredNorm())
     sol = mf.integrate(

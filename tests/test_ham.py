@@ -11,7 +11,9 @@ import scipy.optimize
 import mirrorflow as mf
 import mirrorflow.app as mfa
 from mirrorflow.optimizers import HamScheduleState, ham, hyperbolic_step, optimize
-from mirrorflow.predictions._ham import _newton_dense, _newton_woodbury
+from mirrorflow.papers.ham import ham_flow
+from mirrorflow.predictions import ham_limit
+from mirrorflow.predictions._penalized import _dense_direction, _woodbury_direction
 
 
 # --- the potential ---------------------------------------------------------
@@ -78,7 +80,7 @@ def test_flow_is_riemannian_flow_of_penalized_loss(p1):
     # Oracle: -(grad^2 R_alpha)^{-1} grad(f + beta h_alpha), by autodiff.
     prob, x0 = p1
     alpha, beta = 7.0, 0.3
-    flow = mf.HamFlow(prob, alpha, beta)
+    flow = ham_flow(prob, alpha, beta)
     pot = mf.HamPotential(alpha)
 
     def F(x):
@@ -86,18 +88,18 @@ def test_flow_is_riemannian_flow_of_penalized_loss(p1):
 
     expected = -jax.grad(F)(x0) / pot.hessian_diag(x0)
     np.testing.assert_allclose(flow.vector_field(0.0, x0, None), expected, rtol=1e-13)
-    gd = mf.HamFlow(prob, 0.0)
+    gd = ham_flow(prob, 0.0)
     np.testing.assert_allclose(gd.vector_field(0.0, x0, None), -prob.grad(x0))
 
 
 def test_flow_rejects_bad_hyperparameters(p1):
     prob, _ = p1
     with pytest.raises(ValueError, match="alpha"):
-        mf.HamFlow(prob, -1.0)
+        ham_flow(prob, -1.0)
     with pytest.raises(ValueError, match="beta"):
-        mf.HamFlow(prob, 1.0, -0.1)
+        ham_flow(prob, 1.0, -0.1)
     with pytest.raises(ValueError, match="x0"):
-        mf.HamFlow(prob, 1.0).initial_state(jnp.zeros(3))
+        ham_flow(prob, 1.0).initial_state(jnp.zeros(3))
 
 
 def test_flow_switch_off_limit(p1):
@@ -107,12 +109,12 @@ def test_flow_switch_off_limit(p1):
     from mirrorflow.regularization import SwitchOff
 
     ref = mf.ScipyReference("LSODA", rtol=1e-12, atol=1e-14)
-    flow = mf.HamFlow(prob, 5.0, SwitchOff(0.2, 2.0))
-    sol = mf.integrate_piecewise(
+    flow = ham_flow(prob, 5.0, SwitchOff(0.2, 2.0))
+    sol = mf.integrate(
         flow, x0, 0.0, 500.0, ts=jnp.asarray([2.0, 500.0]), solver=ref, stop_loss=1e-26
     )
     x_T = sol.xs[0]
-    pred = mf.ham_limit(prob, 5.0, 0.0, x0=x_T)
+    pred = ham_limit(prob, 5.0, 0.0, x0=x_T)
     assert sol.result == "event"
     np.testing.assert_allclose(sol.x_final, pred.x, atol=1e-9)
 
@@ -127,7 +129,7 @@ def test_limit_beta0_satisfies_kkt(p1):
     A = np.asarray(prob.A)
     for alpha in (0.01, 1.0, 300.0):
         pot = mf.HamPotential(alpha)
-        x = mf.ham_limit(prob, alpha, 0.0, x0=x0).x
+        x = ham_limit(prob, alpha, 0.0, x0=x0).x
         np.testing.assert_allclose(A @ np.asarray(x), np.asarray(prob.b), atol=1e-11)
         dz = np.asarray(pot.grad(x) - pot.grad(x0))
         coef = np.linalg.lstsq(A.T, dz, rcond=None)[0]
@@ -138,7 +140,7 @@ def test_limit_alpha0_is_min_distance(p1):
     prob, x0 = p1
     A, y = np.asarray(prob.A), np.asarray(prob.b)
     gd = np.asarray(x0) + np.linalg.pinv(A) @ (y - A @ np.asarray(x0))
-    np.testing.assert_allclose(mf.ham_limit(prob, 0.0, x0=x0).x, gd, atol=1e-12)
+    np.testing.assert_allclose(ham_limit(prob, 0.0, x0=x0).x, gd, atol=1e-12)
 
 
 @pytest.mark.parametrize("alpha,beta", [(0.0, 0.5), (5.0, 0.01), (200.0, 1e-3)])
@@ -166,8 +168,8 @@ def test_limit_beta_positive_matches_trust_exact(p1, alpha, beta):
         method="trust-exact",
         tol=1e-14,
     )
-    got = mf.ham_limit(prob, alpha, beta)
-    assert isinstance(got, mf.StationaryPoint)
+    got = ham_limit(prob, alpha, beta)
+    assert isinstance(got, mf.Prediction)
 
     def grad(x):
         return A.T @ (A @ x - y) / n + beta * h(x)[1]
@@ -186,15 +188,17 @@ def test_woodbury_direction_equals_dense(p1):
     prob, x0 = p1
     g = jnp.asarray(np.random.default_rng(1).standard_normal(prob.d))
     args = (prob.A, prob.scale, jnp.asarray(5.0), jnp.asarray(0.03), x0, g)
-    np.testing.assert_allclose(_newton_woodbury(*args), _newton_dense(*args), rtol=1e-9)
+    np.testing.assert_allclose(
+        _woodbury_direction(*args), _dense_direction(*args), rtol=1e-9
+    )
 
 
 def test_limit_rejects_bad_input(p1):
     prob, _ = p1
     with pytest.raises(ValueError, match="alpha"):
-        mf.ham_limit(prob, -1.0)
+        ham_limit(prob, -1.0)
     with pytest.raises(ValueError, match="beta"):
-        mf.ham_limit(prob, 1.0, float("inf"))
+        ham_limit(prob, 1.0, float("inf"))
 
 
 # --- the optax transformation ----------------------------------------------------
@@ -387,7 +391,7 @@ def test_scipy_event_before_every_save_time():
     prob = mf.LinearRegression(jnp.ones((1, 1)), jnp.ones(1))
     s = 0.5e-6
     sol = mf.integrate(
-        mf.HamFlow(prob, 0.0),
+        ham_flow(prob, 0.0),
         jnp.asarray([-0.5]),
         0.0,
         100.0,

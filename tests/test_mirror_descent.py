@@ -101,7 +101,7 @@ def test_squared_norm_is_sgd():
 
 @pytest.mark.parametrize("name", POTENTIALS)
 def test_converges_to_the_bregman_projection(name):
-    # Oracle: mf.bregman_projection (dual Newton) = the limit of mirror descent with a
+    # Oracle: mf.predict (dual Newton) = the limit of mirror descent with a
     # fixed step on underdetermined least squares (Gunasekar et al. 2018, Thm 1).
     potential, problem, x0_value, eta = _case(name)
     x0 = jnp.full(D, x0_value)
@@ -114,7 +114,7 @@ def test_converges_to_the_bregman_projection(name):
         save_every=50,
     )
     assert bool(res.converged)
-    proj = mf.bregman_projection(potential, problem.A, problem.b, x0=x0)
+    proj = mf.predict(problem, potential, x0=x0)
     # 1e-9: at loss 1e-26 the residual |Ax - b| is ~1e-13; the remaining error is the
     # distance along the affine set, which the invariant below pins (measured 1e-13).
     np.testing.assert_allclose(res.params, proj.x, rtol=0, atol=1e-9)

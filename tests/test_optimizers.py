@@ -25,7 +25,7 @@ def test_sgd_matches_a_numpy_loop():
         (jnp.full(10, 0.2), jnp.full(10, 0.2)),
         100,
     )
-    assert int(res.num_steps) == 100
+    assert isinstance(res, mf.OptimizeResult) and int(res.num_steps) == 100
     np.testing.assert_allclose(res.params[0], u, rtol=1e-12)
     np.testing.assert_allclose(res.params[1], v, rtol=1e-12)
 

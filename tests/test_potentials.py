@@ -187,3 +187,27 @@ def test_bad_input_errors():
         mf.DeepDiagonalPotential(3, u0=jnp.asarray([1.0]), v0=jnp.asarray([-1.0]))
     with pytest.raises(ValueError, match="`x0` lies outside the domain of NegEntropy"):
         mf.NegEntropy(1.0).check_domain(jnp.asarray([1.0, -1.0]), "x0")
+
+
+def test_a_fixed_potential_is_the_constant_family():
+    # One hierarchy: every potential is a family R_Lambda; a fixed one ignores the
+    # dose. Oracle: the potential's own dose-free methods.
+    z = jnp.linspace(-2.0, 2.0, 7)
+    for pot in (mf.Hypentropy(0.3), mf.SquaredNorm(), mf.HamPotential(2.0)):
+        assert isinstance(pot, mf.AbstractPotential)
+        assert isinstance(pot, mf.AbstractPotentialFamily)
+        assert pot.at(5.0) is pot
+        np.testing.assert_array_equal(pot.grad_conjugate(z, 5.0), pot.grad_conjugate(z))
+    family = mf.TimeDependentHypentropy(0.3, coef=0.5)
+    assert isinstance(family, mf.AbstractPotentialFamily)
+    assert not isinstance(family, mf.AbstractPotential)
+    # A family without a schedule runs at dose 0: the same flow as its dose-0
+    # member (the closed form c sinh(z / k) with c = 0.3, k = 1/2).
+    prob = mf.random_regression(8, 3, 2, 0)
+    flow = mf.MirrorFlow(prob, family)
+    member = mf.MirrorFlow(prob, family.at(0.0))
+    np.testing.assert_allclose(flow.to_primal(z[:1].repeat(8)), 0.3 * np.sinh(-4.0))
+    y = jnp.linspace(-1.0, 1.0, 8)
+    np.testing.assert_allclose(
+        flow.vector_field(0.0, y, None), member.vector_field(0.0, y, None), rtol=1e-14
+    )

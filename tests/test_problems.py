@@ -34,7 +34,7 @@ def test_loss_gradient_and_mean_convention():
     )
     mean = mf.LinearRegression(prob.A, prob.b, mean=True)
     np.testing.assert_allclose(mean.loss(x), prob.loss(x) / 6, rtol=1e-14)
-    assert prob.is_linear
+    assert isinstance(prob, mf.AbstractLinearProblem)
 
 
 def test_bad_input_errors():

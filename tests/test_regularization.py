@@ -42,6 +42,9 @@ SCHEDULES = [
 def test_dose_is_the_integral_of_the_strength(name, schedule):
     # Oracle: scipy.integrate.quad of the strength, split at the breakpoints (quad
     # tolerance 1e-13; the closed forms agree to round-off) -> 1e-11.
+    import mirrorflow as mf
+
+    assert isinstance(schedule, mf.AbstractSchedule)
     points = [b for b in schedule.breakpoints if 0 < b < 6.0]
     for t in (0.0, 0.4, 1.0, 2.5, 3.7, 6.0):
         ref, _ = scipy.integrate.quad(

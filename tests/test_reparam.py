@@ -43,7 +43,7 @@ def test_gradient_flow_velocity_is_the_induced_mirror_flow(name, reparam, params
     # equal -H_R(x)^{-1} grad f(x) of the induced potential (core_and_mask.md
     # §1.3-1.6) at the initialization: an exact identity (1e-12 relative).
     prob = _problem()
-    flow = mf.ReparamGradientFlow(prob, reparam)
+    flow = mf.GradientFlow(prob, reparam)
     p_dot = flow.vector_field(0.0, params0, None)
     _, x_dot = jax.jvp(reparam.to_x, (params0,), (p_dot,))
     potential = reparam.induced_potential(params0)
@@ -62,7 +62,7 @@ def test_conserved_quantity_along_the_flow(name, reparam, params0):
     # 1e-11 keep it to ~1e-11, asserted at 1e-9 relative (x100 safety).
     prob = _problem()
     sol = mf.integrate(
-        mf.ReparamGradientFlow(prob, reparam),
+        mf.GradientFlow(prob, reparam),
         params0,
         0.0,
         50.0,
@@ -91,7 +91,7 @@ def test_time_factors_relate_gf_to_unit_coefficient_potentials():
     ]
     for reparam, params0, c in cases:
         gf = mf.integrate(
-            mf.ReparamGradientFlow(prob, reparam),
+            mf.GradientFlow(prob, reparam),
             params0,
             0.0,
             20.0,

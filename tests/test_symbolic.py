@@ -281,7 +281,7 @@ def _gf_vs_mirror_flows(reparam_sym, reparam_pkg, params0, problem, horizons):
 
     (1) GF on the parameters from the sympy map (scipy, numpy); (2) the primal ODE
     xdot = -M(x; c) grad f with the derived inverse metric (scipy, numpy); (3) the
-    package's `ReparamGradientFlow`; (4) the package's `MirrorFlow` of the
+    package's `GradientFlow`; (4) the package's `MirrorFlow` of the
     unit-coefficient family at time t / k (checks the derived time factor). (1)
     and (2) are compared along the trajectory, (3) and (4) at its end.
     """
@@ -310,7 +310,7 @@ def _gf_vs_mirror_flows(reparam_sym, reparam_pkg, params0, problem, horizons):
     reference = mf.ScipyReference("DOP853", rtol=1e-12, atol=1e-14)
     T = float(horizons[-1])
     package_gf = mf.integrate(
-        mf.ReparamGradientFlow(problem, reparam_pkg),
+        mf.GradientFlow(problem, reparam_pkg),
         p0,
         0.0,
         T,

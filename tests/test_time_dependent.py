@@ -9,22 +9,15 @@ import scipy.linalg
 import scipy.optimize
 
 import mirrorflow as mf
-from mirrorflow.flows import (
-    CommutingQuadratic,
-    RegularizedGradientFlow,
-    TimeDependentMirrorFlow,
-    TimeDependentReducedFlow,
-    integrate_piecewise,
-    regularized_flow_paths,
-    weight_decay_penalty,
-    weight_decay_potential,
-)
+from mirrorflow import CommutingQuadratic, integrate
+from mirrorflow.flows import GradientFlow, MirrorFlow, ReducedMirrorFlow, flow_paths
 from mirrorflow.potentials import (
     CommutingQuadraticPotential,
     TimeDependentDeepDiagonal,
     TimeDependentHypentropy,
 )
-from mirrorflow.predictions import LassoSolution, lasso, predict_regularized
+from mirrorflow.predictions import predict
+from mirrorflow.references import lasso
 from mirrorflow.regularization import (
     CallableSchedule,
     ConstantDecay,
@@ -65,7 +58,7 @@ def test_family_at_dose_zero_is_the_induced_potential(small):
         (mf.Hadamard(), (m0, w0)),
         (mf.DiffOfSquares(), (m0, m0 + 0.1)),
     ):
-        family, z0 = weight_decay_potential(reparam, params0)
+        family, z0 = reparam.decay_family(params0)
         static = reparam.induced_potential(params0)
         np.testing.assert_allclose(family.grad(x, 0.0), static.grad(x), atol=1e-14)
         np.testing.assert_allclose(
@@ -75,7 +68,7 @@ def test_family_at_dose_zero_is_the_induced_potential(small):
         np.testing.assert_allclose(
             z0, static.grad(reparam.to_x(params0)), rtol=1e-13, atol=1e-15
         )
-    family, z0 = weight_decay_potential(mf.Hadamard(), (m0, w0))
+    family, z0 = mf.Hadamard().decay_family((m0, w0))
     np.testing.assert_allclose(z0, np.arctanh(np.asarray(w0 / m0)), rtol=1e-13)
 
 
@@ -146,11 +139,11 @@ def test_commuting_quadratic_family_reproduces_the_hadamard_family(small):
     reparam = CommutingQuadratic(As, np.eye(2 * d))
     p0 = jnp.concatenate([m0, w0])
     np.testing.assert_allclose(reparam.to_x(p0), m0 * w0, rtol=1e-15)
-    assert float(weight_decay_penalty(reparam, p0)) == pytest.approx(
+    assert float(reparam.penalty(p0)) == pytest.approx(
         float(jnp.sum(m0**2 + w0**2)), rel=1e-14
     )
-    quad, mu0 = weight_decay_potential(reparam, p0)
-    hyp, z0 = weight_decay_potential(mf.Hadamard(), (m0, w0))
+    quad, mu0 = reparam.decay_family(p0)
+    hyp, z0 = mf.Hadamard().decay_family((m0, w0))
     mu = jnp.asarray(np.random.default_rng(1).uniform(-0.5, 0.5, d))
     for dose in (0.0, 0.3, 2.0):
         np.testing.assert_allclose(
@@ -170,17 +163,15 @@ def test_commuting_quadratic_family_reproduces_the_hadamard_family(small):
 def hadamard_paths(small):
     prob, params0 = small
     schedule = SwitchOff(0.4, 2.5)
-    paths = regularized_flow_paths(prob, mf.Hadamard(), params0, schedule)
+    paths = flow_paths(prob, mf.Hadamard(), params0, schedule)
     ts = jnp.linspace(0.5, 20.0, 15)
     sols = {
-        "reduced": integrate_piecewise(
+        "reduced": integrate(
             *paths.reduced, 0.0, 20.0, ts=ts, solver=dfx.Tsit5(), rtol=1e-11, atol=1e-13
         )
     }
     for name in ("parameter", "dual"):
-        sols[name] = integrate_piecewise(
-            *getattr(paths, name), 0.0, 20.0, ts=ts, solver=SCIPY
-        )
+        sols[name] = integrate(*getattr(paths, name), 0.0, 20.0, ts=ts, solver=SCIPY)
     return prob, paths, schedule, sols
 
 
@@ -220,7 +211,7 @@ def test_loss_decreases_along_the_regularized_objective(hadamard_paths):
     flow = paths.parameter[0]
     F = [
         float(prob.loss(flow.to_primal(y)))
-        + float(schedule.strength(t)) * float(weight_decay_penalty(mf.Hadamard(), y))
+        + float(schedule.strength(t)) * float(mf.Hadamard().penalty(y))
         for t, y in zip(sol.ts, zip(*sol.ys, strict=True), strict=True)
     ]
     before = [f for t, f in zip(sol.ts, F, strict=True) if t < 2.5]
@@ -249,10 +240,10 @@ def test_other_families_match_their_parameter_flows(small, reparam, params0, sch
     # time-dependent flow of the family (two code paths, scipy DOP853 at rtol 1e-12),
     # 1e-8 (mirror2_and_ham.md §1.4 for u^4 - v^4 with decay lambda (u^4 + v^4)).
     prob, _ = small
-    paths = regularized_flow_paths(prob, reparam, params0, schedule)
+    paths = flow_paths(prob, reparam, params0, schedule)
     ts = jnp.linspace(0.5, 15.0, 10)
-    red = integrate_piecewise(*paths.reduced, 0.0, 15.0, ts=ts, solver=SCIPY)
-    par = integrate_piecewise(*paths.parameter, 0.0, 15.0, ts=ts, solver=SCIPY)
+    red = integrate(*paths.reduced, 0.0, 15.0, ts=ts, solver=SCIPY)
+    par = integrate(*paths.parameter, 0.0, 15.0, ts=ts, solver=SCIPY)
     assert rel_err(red.xs, par.xs) <= 1e-8
 
 
@@ -265,17 +256,22 @@ def test_dose_as_extra_ode_state(small):
     # (CallableSchedule integrates dLambda/dt = lambda_t; ExponentialDecay uses the
     # clock): x(t) agree to 1e-9 and the integrated dose matches 1 - e^{-t/2}.
     prob, params0 = small
-    family, z0 = weight_decay_potential(mf.Hadamard(), params0)
+    family, z0 = mf.Hadamard().decay_family(params0)
     ts = jnp.linspace(0.5, 10.0, 8)
-    callable_flow = TimeDependentMirrorFlow(
+    callable_flow = MirrorFlow(
         prob, family, CallableSchedule(_smooth_strength, total_dose=1.0)
     )
     sol = mf.integrate(
-        callable_flow, callable_flow.initial_state(z0), 0.0, 10.0, ts=ts, solver=SCIPY
+        callable_flow,
+        callable_flow.initial_state(z0=z0),
+        0.0,
+        10.0,
+        ts=ts,
+        solver=SCIPY,
     )
     np.testing.assert_allclose(sol.ys[1], 1.0 - jnp.exp(-ts / 2.0), atol=1e-10)
-    par = integrate_piecewise(
-        RegularizedGradientFlow(prob, mf.Hadamard(), ExponentialDecay(0.5, 2.0)),
+    par = integrate(
+        GradientFlow(prob, mf.Hadamard(), ExponentialDecay(0.5, 2.0)),
         params0,
         0.0,
         10.0,
@@ -293,9 +289,9 @@ def test_prediction_satisfies_kkt_and_depends_only_on_the_dose(small):
     # range A^T, least-squares residual) at 1e-9, and exact equality across schedules
     # of equal dose (schedule invariance, core_and_mask.md §2.4(a)).
     prob, params0 = small
-    family, z0 = weight_decay_potential(mf.Hadamard(), params0)
-    a = predict_regularized(prob, family, SwitchOff(0.1, 10.0), z0=z0)
-    b = predict_regularized(prob, family, ExponentialDecay(0.5, 2.0), z0=z0)
+    family, z0 = mf.Hadamard().decay_family(params0)
+    a = predict(prob, family, schedule=SwitchOff(0.1, 10.0), z0=z0)
+    b = predict(prob, family, schedule=ExponentialDecay(0.5, 2.0), z0=z0)
     np.testing.assert_array_equal(a.x, b.x)
     A, y = np.asarray(prob.A), np.asarray(prob.b)
     np.testing.assert_allclose(A @ np.asarray(a.x), y, atol=1e-11)
@@ -309,10 +305,10 @@ def test_constant_decay_predicts_the_lasso(small):
     # Oracle: scipy L-BFGS-B on the split x = p - q, p, q >= 0 (an independent convex
     # solver, gtol 1e-14) for min 1/2||Ax-b||^2 + mu ||x||_1, mu = 2 lambda: 1e-7.
     prob, params0 = small
-    family, z0 = weight_decay_potential(mf.Hadamard(), params0)
-    sol = predict_regularized(prob, family, ConstantDecay(0.05), z0=z0)
-    assert isinstance(sol, LassoSolution) and sol.mu == pytest.approx(0.1)
-    assert sol.kkt_violation <= 1e-12
+    family, z0 = mf.Hadamard().decay_family(params0)
+    sol = predict(prob, family, schedule=ConstantDecay(0.05), z0=z0)
+    assert isinstance(sol, mf.Prediction) and "lasso" in sol.theorem
+    assert sol.certificate <= 1e-12
     A, y = np.asarray(prob.A), np.asarray(prob.b)
     d = A.shape[1]
 
@@ -347,11 +343,11 @@ def test_lasso_mean_loss_scale():
 def test_bad_input_raises_value_error(small):
     prob, (m0, w0) = small
     with pytest.raises(ValueError, match="must be unbalanced"):
-        weight_decay_potential(mf.Hadamard(), (m0, m0))
+        mf.Hadamard().decay_family((m0, m0))
     with pytest.raises(ValueError, match="u0 \\* v0 > 0"):
-        weight_decay_potential(mf.DiffOfSquares(), (m0, -m0))
+        mf.DiffOfSquares().decay_family((m0, -m0))
     with pytest.raises(ValueError, match="no time-dependent potential"):
-        weight_decay_potential(mf.Square(), m0)
+        mf.Square().decay_family(m0)
     with pytest.raises(ValueError, match="`scale0` must be finite and > 0"):
         TimeDependentHypentropy(jnp.asarray([1.0, 0.0]), coef=0.5)
     with pytest.raises(ValueError, match="`coef`"):
@@ -363,16 +359,16 @@ def test_bad_input_raises_value_error(small):
         CommutingQuadraticPotential(noncommuting, np.eye(3), np.ones(3))
     with pytest.raises(ValueError, match="`w0` must have shape"):
         CommutingQuadraticPotential(np.zeros((2, 3, 3)), np.eye(3), np.ones(4))
-    family, z0 = weight_decay_potential(mf.Hadamard(), (m0, w0))
+    family, z0 = mf.Hadamard().decay_family((m0, w0))
     quad = CommutingQuadraticPotential(np.zeros((8, 2, 2)), np.eye(2), np.ones(2))
-    with pytest.raises(ValueError, match="separable family"):
-        TimeDependentReducedFlow(prob, quad, SwitchOff(0.1, 1.0), z0)
-    flow = TimeDependentMirrorFlow(prob, family, SwitchOff(0.1, 1.0))
+    with pytest.raises(ValueError, match="must be separable"):
+        ReducedMirrorFlow(prob, quad, z0, SwitchOff(0.1, 1.0))
+    flow = MirrorFlow(prob, family, SwitchOff(0.1, 1.0))
     with pytest.raises(ValueError, match="`dose0` is only for"):
-        flow.initial_state(z0, dose0=0.0)
+        flow.initial_state(z0=z0, dose0=0.0)
     with pytest.raises(ValueError, match="`z0` has 3 coordinates"):
-        flow.initial_state(z0[:3])
+        flow.initial_state(z0=z0[:3])
     with pytest.raises(ValueError, match="`mu` must be a finite float >= 0"):
         lasso(prob.A, prob.b, -0.1)
     with pytest.raises(ValueError, match="no lasso limit is known"):
-        predict_regularized(prob, quad, ConstantDecay(0.1), z0=z0)
+        predict(prob, quad, schedule=ConstantDecay(0.1), z0=z0)

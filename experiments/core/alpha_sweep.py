@@ -8,7 +8,7 @@ interpolant (rich regime): fast when L1 recovery holds (P2, where min-L1 = the p
 $x^\star$), logarithmically slowly otherwise (P1). For each $\alpha$ on a log grid the
 figure shows the limit's L1 norm, its distance to both interpolants and to $x^\star$:
 lines are the predicted limit (the dual-Newton Bregman projection,
-`mirrorflow.bregman_projection`), markers the end point of the flow itself (the reduced
+`mirrorflow.predict`), markers the end point of the flow itself (the reduced
 mirror flow, integrated by scipy's LSODA until the loss is below 1e-25). The Bregman
 grid contains the alpha points of the claims `core.alpha_to_zero_l1` and
 `core.alpha_to_inf_l2`, computed with the same functions, so the figure shows the
@@ -109,17 +109,13 @@ def run(config: Config, quick: bool) -> dict:
     labels = []
     for tag, (label, prob) in zip(("p1", "p2"), instances(config.seed), strict=True):
         labels.append(label)
-        x_l1 = mf.min_l1_interpolant(prob.A, prob.b)
-        x_l2 = mf.min_l2_interpolant(prob.A, prob.b)
+        x_l1 = mf.references.min_l1_interpolant(prob.A, prob.b)
+        x_l2 = mf.references.min_l2_interpolant(prob.A, prob.b)
         x_star = np.asarray(prob.x_star)
         zeros = jnp.zeros(prob.d)
         xs = np.stack(
             [
-                np.asarray(
-                    mf.bregman_projection(
-                        mf.Hypentropy(float(a)), prob.A, prob.b, x0=zeros
-                    ).x
-                )
+                np.asarray(mf.predict(prob, mf.Hypentropy(float(a)), x0=zeros).x)
                 for a in alphas
             ]
         )
@@ -136,7 +132,7 @@ def run(config: Config, quick: bool) -> dict:
                 solver=solver,
                 stop_loss=STOP_LOSS,
             )
-            pred = mf.bregman_projection(potential, prob.A, prob.b, x0=zeros).x
+            pred = mf.predict(prob, potential, x0=zeros).x
             flow_xs.append(np.asarray(sol.x_final))
             flow_loss.append(float(sol.loss_final))
             flow_vs_pred.append(max_err(sol.x_final, pred))

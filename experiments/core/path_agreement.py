@@ -100,9 +100,7 @@ def run(config: Config, quick: bool) -> dict:
         for p, name in enumerate(PATHS):
             xs, _, _ = held_path(*getattr(paths, name), ts, **kwargs)
             err[j, p] = _dist(xs, ref_xs)
-        limit = mf.bregman_projection(
-            mf.Hypentropy(float(a)), prob.A, prob.b, x0=jnp.zeros(prob.d)
-        ).x
+        limit = mf.predict(prob, mf.Hypentropy(float(a)), x0=jnp.zeros(prob.d)).x
         to_limit[j] = _dist(ref_xs, np.asarray(limit)[None, :])
     return {
         "alphas": alphas,

@@ -86,9 +86,7 @@ def run(config: Config, quick: bool) -> dict:
         steps.append(sol.stats["num_steps"])
         t_stop.append(stop)
     xs = np.stack(xs)
-    limit = np.asarray(
-        mf.bregman_projection(mf.Hypentropy(a), prob.A, prob.b, x0=jnp.zeros(prob.d)).x
-    )
+    limit = np.asarray(mf.predict(prob, mf.Hypentropy(a), x0=jnp.zeros(prob.d)).x)
     A, b = np.asarray(prob.A), np.asarray(prob.b)
     return {
         "alpha": a,
@@ -102,7 +100,7 @@ def run(config: Config, quick: bool) -> dict:
         "num_steps": np.asarray(steps),
         "t_stop": np.asarray(t_stop),
         "x_star": np.asarray(prob.x_star),
-        "x_l1": mf.min_l1_interpolant(prob.A, prob.b),
+        "x_l1": mf.references.min_l1_interpolant(prob.A, prob.b),
         "solver": "Tsit5" if quick else "Kvaerno5",
         "instance": "P1" if config.seed == 0 else f"P(20,5,3,{config.seed})",
     }

@@ -18,7 +18,7 @@ $\|x_{\rm pred} - x^\star\|_2$:
 - GD+HAM (`optimizers.ham`), $\alpha\in\{10, 100\}$, $\beta\in\{0, 10^{-3}\}$:
   `ham_limit` (docs/theory/ham.md, section 4), the Bregman projection of $R_\alpha$
   for $\beta = 0$ and $\arg\min f + \beta h_\alpha$ for $\beta > 0$. The HAM flow
-  `HamFlow` (LSODA, rtol 1e-10) on the same clock is drawn dotted over each discrete
+  `ham_flow` (LSODA, rtol 1e-10) on the same clock is drawn dotted over each discrete
   curve.
 
 What to look for: each discrete curve flattens at (or, if not yet converged, above)
@@ -46,15 +46,14 @@ from mirrorflow.app import (
     positive,
     save_figure,
 )
-from mirrorflow.flows import HamFlow, weight_decay_potential
 from mirrorflow.optimizers import (
     factors_mask,
     hadamard_reparam,
     ham,
     scheduled_weight_decay,
 )
-from mirrorflow.papers.ham import ham_problem
-from mirrorflow.predictions import ham_limit, predict_regularized
+from mirrorflow.papers.ham import ham_flow, ham_problem
+from mirrorflow.predictions import ham_limit, predict
 from mirrorflow.regularization import SwitchOff
 from mirrorflow.reparam import Hadamard
 from mirrorflow.solvers import ScipyReference, integrate
@@ -126,8 +125,8 @@ def record_steps(steps: int, num: int) -> np.ndarray:
 
 
 def flow_path(problem, alpha: float, beta: float, ts, rtol: float) -> np.ndarray:
-    """`HamFlow` from $x_0 = 0$ at the times `ts` (`ts[0] = 0`), scipy LSODA."""
-    flow = HamFlow(problem, alpha, beta)
+    """`ham_flow` from $x_0 = 0$ at the times `ts` (`ts[0] = 0`), scipy LSODA."""
+    flow = ham_flow(problem, alpha, beta)
     x0 = flow.initial_state(jnp.zeros(problem.d, problem.A.dtype))
     sol = integrate(
         flow,
@@ -164,9 +163,7 @@ def run(config: Config, quick: bool) -> dict:
     paths.append(discrete_path(prob, optax.sgd(eta), steps, iters))
     preds.append(np.asarray(ham_limit(prob, 0.0, 0.0).x))
     # m * w, decay 0 and switched off; predicted at the discrete dose.
-    family, z0 = weight_decay_potential(
-        Hadamard(), (jnp.full(d, config.m0), jnp.zeros(d))
-    )
+    family, z0 = Hadamard().decay_family((jnp.full(d, config.m0), jnp.zeros(d)))
     n_on = int(np.sum(np.arange(steps) * eta < config.mw_switch))
     mw_runs = (
         (r"$m\odot w$, no decay", SwitchOff(0.0, config.mw_switch), 0.0),
@@ -180,7 +177,7 @@ def run(config: Config, quick: bool) -> dict:
     for label, schedule, dose in mw_runs:
         labels.append(label)
         paths.append(discrete_path(prob, _mw_optimizer(config, schedule), steps, iters))
-        pred = predict_regularized(prob, family, schedule, z0=z0, total_dose=dose)
+        pred = predict(prob, family, schedule=schedule, z0=z0, total_dose=dose)
         preds.append(np.asarray(pred.x))
     # GD + HAM, with the flow on the same clock.
     ts = iters * eta

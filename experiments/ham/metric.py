@@ -3,7 +3,8 @@ r"""Inverse-metric magnitudes of HAM, GD and $m\odot w$ (HAM Fig. 1).
 Each method is a Riemannian gradient flow $\dot x = -p(x)\odot\nabla f(x)$ with a
 diagonal inverse metric $p$ (docs/theory/ham.md, sections 2 and 5):
 
-- HAM: $p(x) = 1 + \alpha|x|$ (`HamFlow.inverse_metric`), here $\alpha = 5$;
+- HAM: $p(x) = 1 + \alpha|x|$ (`1 / HamPotential(alpha).hessian_diag`),
+  here $\alpha = 5$;
 - GD: $p(x) = 1$;
 - $m\odot w$: $p(x) = \sqrt{4x^2 + \gamma^2}$ (docs/theory/mirror_mirror.md,
   section 3), here $\gamma = 0.05$.
@@ -11,7 +12,7 @@ diagonal inverse metric $p$ (docs/theory/ham.md, sections 2 and 5):
 Near 0, HAM $>$ GD $>$ $m\odot w$: the $m\odot w$ metric nearly vanishes there
 (sign flips stall), HAM's never drops below GD's. The ordering holds exactly on
 $|x| < \tfrac12\sqrt{1 - \gamma^2}$, where $\sqrt{4x^2+\gamma^2} < 1$ (shaded).
-Closed forms; the HAM curve is the package's `HamFlow.inverse_metric`.
+Closed forms; the HAM curve is the inverse of the package's `HamPotential` metric.
 """
 
 import dataclasses
@@ -19,6 +20,7 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
+from mirrorflow import HamPotential
 from mirrorflow.app import (
     COLORS,
     Experiment,
@@ -26,8 +28,6 @@ from mirrorflow.app import (
     paper_style,
     save_figure,
 )
-from mirrorflow.flows import HamFlow
-from mirrorflow.papers.ham import P1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +56,7 @@ def run(config: Config, quick: bool) -> dict:
     num = config.num_quick if quick else config.num
     xs = np.linspace(-config.x_max, config.x_max, num)
     # The HAM flow's own inverse metric (it does not depend on the problem).
-    flow = HamFlow(P1(), config.alpha)
-    ham = np.asarray(flow.inverse_metric(jnp.asarray(xs)))
+    ham = 1.0 / np.asarray(HamPotential(config.alpha).hessian_diag(jnp.asarray(xs)))
     gd = np.ones_like(xs)
     mw = np.sqrt(4.0 * xs**2 + config.gamma**2)
     # HAM >= GD everywhere (equality at 0); GD > m*w iff |x| < sqrt(1 - gamma^2) / 2.

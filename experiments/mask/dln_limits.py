@@ -27,11 +27,7 @@ from mirrorflow.app import (
     positive,
     save_figure,
 )
-from mirrorflow.flows import (
-    integrate_piecewise,
-    regularized_flow_paths,
-    weight_decay_potential,
-)
+from mirrorflow.flows import flow_paths
 from mirrorflow.papers.mask import (
     ATOL,
     BETA,
@@ -48,6 +44,7 @@ from mirrorflow.papers.mask import (
 )
 from mirrorflow.regularization import SwitchOff
 from mirrorflow.reparam import Hadamard
+from mirrorflow.solvers import integrate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,13 +71,13 @@ class Config:
 def _quick_limit(kind: str, dose: float, tau: float):
     """The reduced flow with scipy's LSODA (no compilation), to loss 1e-25."""
     schedule = decay_schedule(kind, dose, tau)
-    paths = regularized_flow_paths(P2(), Hadamard(), params0(), schedule)
+    paths = flow_paths(P2(), Hadamard(), params0(), schedule)
     flow, y0 = paths.reduced
     solver = mf.ScipyReference("LSODA", rtol=RTOL, atol=ATOL)
-    sol = integrate_piecewise(
+    sol = integrate(
         flow, y0, 0.0, T_MAX, ts=LIMIT_TS, solver=solver, stop_loss=STOP_LOSS
     )
-    pred = mf.predict_regularized(P2(), paths.potential, schedule, z0=paths.z0)
+    pred = mf.predict(P2(), paths.potential, schedule=schedule, z0=paths.z0)
     return sol, pred, schedule
 
 
@@ -89,13 +86,17 @@ def run(config: Config, quick: bool) -> dict:
     prob = P2()
     runs = config.runs_quick if quick else config.runs
     doses = np.linspace(0.0, 6.0, 7) if quick else np.asarray(config.doses)
-    x_l1 = mf.min_l1_interpolant(prob.A, prob.b)
-    family, z0 = weight_decay_potential(Hadamard(), params0())
+    x_l1 = mf.references.min_l1_interpolant(prob.A, prob.b)
+    family, z0 = Hadamard().decay_family(params0())
     curve = np.stack(
         [
             np.asarray(
-                mf.predict_regularized(
-                    prob, family, SwitchOff(0.0, 1.0), z0=z0, total_dose=float(d)
+                mf.predict(
+                    prob,
+                    family,
+                    schedule=SwitchOff(0.0, 1.0),
+                    z0=z0,
+                    total_dose=float(d),
                 ).x
             )
             for d in doses

@@ -25,7 +25,7 @@ from mirrorflow.app import (
     positive,
     save_figure,
 )
-from mirrorflow.flows import integrate_piecewise, regularized_flow_paths
+from mirrorflow.flows import flow_paths
 from mirrorflow.papers.mask import (
     ATOL,
     LASSO_T,
@@ -41,8 +41,9 @@ from mirrorflow.papers.mask import (
     max_err,
     params0,
 )
-from mirrorflow.predictions import lasso
+from mirrorflow.references import lasso
 from mirrorflow.reparam import Hadamard
+from mirrorflow.solvers import integrate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,13 +67,13 @@ class Config:
 def _quick_limit(dose: float, tau: float):
     """The switch-off run with scipy's LSODA (no compilation), to loss 1e-25."""
     schedule = decay_schedule("step", dose, tau)
-    paths = regularized_flow_paths(P2(), Hadamard(), params0(), schedule)
+    paths = flow_paths(P2(), Hadamard(), params0(), schedule)
     flow, y0 = paths.reduced
     solver = mf.ScipyReference("LSODA", rtol=RTOL, atol=ATOL)
-    sol = integrate_piecewise(
+    sol = integrate(
         flow, y0, 0.0, T_MAX, ts=LIMIT_TS, solver=solver, stop_loss=STOP_LOSS
     )
-    pred = mf.predict_regularized(P2(), paths.potential, schedule, z0=paths.z0)
+    pred = mf.predict(P2(), paths.potential, schedule=schedule, z0=paths.z0)
     return sol, pred
 
 
@@ -98,7 +99,7 @@ def run(config: Config, quick: bool) -> dict:
         "x_pilot_pred": np.asarray(pred.x),
         "x_const": x_const,
         "x_lasso": x_lasso,
-        "x_l1": mf.min_l1_interpolant(prob.A, prob.b),
+        "x_l1": mf.references.min_l1_interpolant(prob.A, prob.b),
         "err_pilot": err_pilot,
         "err_const": err_const,
         "err_lasso": max_err(x_lasso, x_star),
@@ -107,7 +108,7 @@ def run(config: Config, quick: bool) -> dict:
         "const_vs_lasso": max_err(x_const, x_lasso),
         "loss_pilot": float(pilot.loss_final),
         "loss_const": float(const.loss_final),
-        "lasso_kkt": float(ref.kkt_violation),
+        "lasso_kkt": float(ref.certificate),
         "horizon_const": float(horizon),
         "dose": config.dose,
         "lam": config.lam,

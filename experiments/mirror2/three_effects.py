@@ -35,7 +35,6 @@ from mirrorflow.app import (
     positive,
     save_figure,
 )
-from mirrorflow.flows import weight_decay_potential
 from mirrorflow.papers.mirror2 import P1, p1_init
 from mirrorflow.regularization import SwitchOff, dose_from_mirror2
 from mirrorflow.reparam import DeepDiagonal, Hadamard
@@ -69,9 +68,7 @@ class Config:
 
 def _positional(config: Config, quick: bool) -> dict:
     m0, w0 = config.m0, config.w0
-    family, z0 = weight_decay_potential(
-        Hadamard(), (jnp.asarray([m0]), jnp.asarray([w0]))
-    )
+    family, z0 = Hadamard().decay_family((jnp.asarray([m0]), jnp.asarray([w0])))
     a_s = np.asarray(config.positional_doses)
     xs = np.linspace(-0.15, 0.4, 111 if quick else 551)
     curves, centres = [], []
@@ -96,15 +93,15 @@ def _positional(config: Config, quick: bool) -> dict:
 
 def _type(config: Config, quick: bool) -> dict:
     prob = P1()
-    family, z0 = weight_decay_potential(Hadamard(), p1_init())
+    family, z0 = Hadamard().decay_family(p1_init())
     a_s = np.asarray((0.0, -2.0, -8.0, -32.0) if quick else config.type_doses)
     xs = np.stack(
         [
             np.asarray(
-                mf.predict_regularized(
+                mf.predict(
                     prob,
                     family,
-                    SwitchOff(0.0, 1.0),
+                    schedule=SwitchOff(0.0, 1.0),
                     z0=z0,
                     total_dose=dose_from_mirror2(float(a)),
                 ).x
@@ -112,7 +109,7 @@ def _type(config: Config, quick: bool) -> dict:
             for a in a_s
         ]
     )
-    bp = mf.min_l1_interpolant(prob.A, prob.b)
+    bp = mf.references.min_l1_interpolant(prob.A, prob.b)
     return {
         "type_a": a_s,
         "type_x": xs,
@@ -125,9 +122,7 @@ def _type(config: Config, quick: bool) -> dict:
 
 def _range(config: Config, quick: bool) -> dict:
     u0 = config.u0
-    family, _ = weight_decay_potential(
-        DeepDiagonal(4), (jnp.asarray([u0]), jnp.asarray([u0]))
-    )
+    family, _ = DeepDiagonal(4).decay_family((jnp.asarray([u0]), jnp.asarray([u0])))
     mags = np.asarray(config.range_doses)
     if quick:
         mags = 10.0 ** np.linspace(-2, 2, 9)

@@ -1,23 +1,15 @@
-"""Vector fields of training dynamics in their natural coordinates."""
+"""Vector fields of training dynamics in their natural coordinates.
 
-from ._base import AbstractFlow as AbstractFlow
-from ._flows import (
-    FlowPaths as FlowPaths,
-    MirrorFlow as MirrorFlow,
-    ReducedMirrorFlow as ReducedMirrorFlow,
-    ReparamGradientFlow as ReparamGradientFlow,
-    RiemannianFlow as RiemannianFlow,
-    flow_paths as flow_paths,
+Four flows, each with an optional weight-decay schedule: `GradientFlow` (the
+parameters), `MirrorFlow` (dual coordinates), `ReducedMirrorFlow` (multipliers of
+a linear loss) and `RiemannianFlow` (primal coordinates, with a drift).
+"""
+
+from ._base import (
+    AbstractFlow as AbstractFlow,
+    AbstractScheduledFlow as AbstractScheduledFlow,
 )
-from ._ham import HamFlow as HamFlow
-from ._time_dependent import (
-    CommutingQuadratic as CommutingQuadratic,
-    RegularizedFlowPaths as RegularizedFlowPaths,
-    RegularizedGradientFlow as RegularizedGradientFlow,
-    TimeDependentMirrorFlow as TimeDependentMirrorFlow,
-    TimeDependentReducedFlow as TimeDependentReducedFlow,
-    integrate_piecewise as integrate_piecewise,
-    regularized_flow_paths as regularized_flow_paths,
-    weight_decay_penalty as weight_decay_penalty,
-    weight_decay_potential as weight_decay_potential,
-)
+from ._gradient import GradientFlow as GradientFlow
+from ._mirror import MirrorFlow as MirrorFlow, ReducedMirrorFlow as ReducedMirrorFlow
+from ._paths import FlowPaths as FlowPaths, flow_paths as flow_paths
+from ._riemannian import RiemannianFlow as RiemannianFlow

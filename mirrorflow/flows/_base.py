@@ -5,8 +5,10 @@ import abc
 import equinox as eqx
 import jax
 import jax.flatten_util as jfu
+import jax.numpy as jnp
 
-from .._types import PyTree, Scalar, Vector
+from .._types import PyTree, Scalar, ScalarLike, Vector
+from ..regularization import AbstractSchedule
 
 
 class AbstractFlow(eqx.Module):
@@ -15,7 +17,8 @@ class AbstractFlow(eqx.Module):
     A flow knows its problem (the loss) and its coordinates `y` (parameters, dual
     variables, primal weights or the reduced multipliers); `to_primal(y)` maps a
     state to the model's weights $x$. Flows never know which solver runs them
-    (`integrate` does that).
+    (`integrate` does that); `breakpoints()` tells it where the right-hand side
+    jumps.
     """
 
     problem: eqx.AbstractVar[eqx.Module]
@@ -32,6 +35,10 @@ class AbstractFlow(eqx.Module):
         """The training loss $f(x)$ at the state `y`."""
         return self.problem.loss(self.to_primal(y))
 
+    def breakpoints(self) -> tuple[float, ...]:
+        """Times where the right-hand side jumps (none by default)."""
+        return ()
+
     def jacobian(self, t: Scalar, y: PyTree, args: PyTree) -> jax.Array:
         """Jacobian of the flattened vector field (forward-mode autodiff).
 
@@ -43,3 +50,66 @@ class AbstractFlow(eqx.Module):
             return jfu.ravel_pytree(self.vector_field(t, unravel(yf), args))[0]
 
         return jax.jacfwd(f)(flat)
+
+
+class AbstractScheduledFlow(AbstractFlow):
+    r"""A flow with an optional weight-decay schedule $\lambda_t$.
+
+    Without a schedule the state is the flow's coordinates `y`. With one, flows
+    whose map back to $x$ depends on the dose (dual and reduced coordinates) carry
+    a second entry `s`: the clock $t$ for schedules with a closed-form dose
+    ($\dot s = 1$), the dose $\Lambda$ itself otherwise ($\dot s = \lambda_t$,
+    `CallableSchedule`); the state is `(y, s)`.
+    """
+
+    schedule: eqx.AbstractVar[AbstractSchedule | None]
+
+    def breakpoints(self) -> tuple[float, ...]:
+        """The schedule's jump times (`integrate` restarts there)."""
+        return () if self.schedule is None else tuple(self.schedule.breakpoints)
+
+    def strength(self, t: Scalar, dtype) -> Scalar:
+        r"""$\lambda_t$ (0 without a schedule)."""
+        if self.schedule is None:
+            return jnp.zeros((), dtype)
+        return self.schedule.strength(t).astype(dtype)
+
+    def dose(self, y: PyTree) -> Scalar | float:
+        r"""The dose $\Lambda$ of a state (0 without a schedule)."""
+        if self.schedule is None:
+            return 0.0
+        s = y[1]
+        if self.schedule.closed_form_dose:
+            return self.schedule.dose(s).astype(jnp.result_type(s))
+        return s
+
+    def _coordinates(self, y: PyTree) -> PyTree:
+        return y if self.schedule is None else y[0]
+
+    def _with_clock(self, t: Scalar, y: PyTree, dy: PyTree) -> PyTree:
+        """Append $\\dot s$ to `dy` when the state carries a clock."""
+        if self.schedule is None:
+            return dy
+        s = y[1]
+        if self.schedule.closed_form_dose:
+            return dy, jnp.ones_like(s)
+        return dy, self.schedule.strength(t).astype(jnp.result_type(s))
+
+    def _clock_state(
+        self, y0: PyTree, t0: ScalarLike, dose0: ScalarLike | None
+    ) -> PyTree:
+        if self.schedule is None:
+            if dose0 is not None:
+                raise ValueError(
+                    "initial_state: `dose0` needs a schedule; this flow has none."
+                )
+            return y0
+        dtype = jnp.result_type(*jax.tree.leaves(y0))
+        if self.schedule.closed_form_dose:
+            if dose0 is not None:
+                raise ValueError(
+                    "initial_state: `dose0` is only for schedules without a "
+                    "closed-form dose (CallableSchedule); the clock starts at `t0`."
+                )
+            return y0, jnp.asarray(t0, dtype)
+        return y0, jnp.asarray(0.0 if dose0 is None else dose0, dtype)

@@ -1,6 +1,6 @@
 """Discrete optimizers (optax transformations) and the `optimize` loop."""
 
-from ._ham import (
+from ._hyperbolic import (
     HamScheduleState as HamScheduleState,
     ham as ham,
     hyperbolic_step as hyperbolic_step,

@@ -3,7 +3,7 @@ r"""Weight-decay schedules as optax transformations (mask convention).
 Each adds the gradient $2\lambda_k p$ of the penalty $\lambda_k\|p\|^2$ to the incoming
 updates (gradients), so that `optax.chain(scheduled_weight_decay(schedule, eta),
 optax.sgd(eta))` is gradient descent on $f + \lambda_t\|p\|^2$ with step $\eta$ at times
-$t_k = k\eta$: the forward-Euler discretization of `RegularizedGradientFlow`. The state
+$t_k = k\eta$: the forward-Euler discretization of `GradientFlow`. The state
 records the discrete dose $\Lambda = \eta\sum_k\lambda_k$, which is what the limit
 prediction of the discrete run uses (claim `mask.gd_matches_time_dependent_flow`,
 docs/theory/mask_in_the_mirror.md). Note the convention: optax's own

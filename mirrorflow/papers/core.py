@@ -6,11 +6,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..flows import MirrorFlow, ReducedMirrorFlow, ReparamGradientFlow, RiemannianFlow
+from ..flows import GradientFlow, MirrorFlow, ReducedMirrorFlow, RiemannianFlow
 from ..optimizers import mirror_descent, optimize
 from ..potentials import DeepDiagonalPotential, Hypentropy, NegEntropy, SquaredNorm
-from ..predictions import bregman_projection, min_l1_interpolant, min_l2_interpolant
+from ..predictions import predict
 from ..problems import random_regression
+from ..references import min_l1_interpolant, min_l2_interpolant
 from ..reparam import DeepDiagonal, DiffOfSquares, Hadamard, Square
 from ..solvers import integrate, log_times
 from ._claim import Check, ClaimTable, cache_per_tolerance, running
@@ -163,13 +164,13 @@ def uv_path(alpha: float):
     """GF on (u, v), u0 = v0 = alpha, on P1 at 60 log-spaced times in [1e-3, 2e4],
     stopped at convergence (PATH_STOP)."""
     prob = P1()
-    return _path(ReparamGradientFlow(prob, DiffOfSquares()), _balanced(prob.d, alpha))
+    return _path(GradientFlow(prob, DiffOfSquares()), _balanced(prob.d, alpha))
 
 
 @cache_per_tolerance
 def uv_limit(alpha: float):
     prob = P1()
-    flow = ReparamGradientFlow(prob, DiffOfSquares())
+    flow = GradientFlow(prob, DiffOfSquares())
     return _limit(flow, _balanced(prob.d, alpha), 1e6)
 
 
@@ -272,7 +273,7 @@ def _conserved():
     m0 = jnp.asarray(rng.uniform(0.5, 1.0, prob.d))
     w0 = jnp.asarray(rng.uniform(-0.4, 0.4, prob.d))
     with running("m^2 - w^2, random init"):
-        sol = _path(ReparamGradientFlow(prob, Hadamard()), (m0, w0))
+        sol = _path(GradientFlow(prob, Hadamard()), (m0, w0))
     m, w = sol.ys
     checks.append(
         Check(
@@ -319,9 +320,7 @@ def _hypentropy_limit():
     for alpha in ALPHAS_P1:
         with running(f"P1, alpha={alpha:g}, GF on (u, v)"):
             sol = uv_limit(alpha)
-        pred = bregman_projection(
-            Hypentropy(alpha), prob.A, prob.b, x0=jnp.zeros(prob.d)
-        )
+        pred = predict(prob, Hypentropy(alpha), x0=jnp.zeros(prob.d))
         checks.append(limit_check(f"P1, alpha={alpha:g}, GF on (u, v)", sol, pred.x))
     prob = P2()
     for alpha in (1e-3, 1e-4, 1e-5):
@@ -330,7 +329,7 @@ def _hypentropy_limit():
         label = f"P2, alpha={alpha:g}, reduced flow"
         with running(label):
             sol = _limit(flow, flow.initial_state(), 1e12, atol=REDUCED_ATOL)
-            pred = bregman_projection(pot, prob.A, prob.b, x0=jnp.zeros(prob.d))
+            pred = predict(prob, pot, x0=jnp.zeros(prob.d))
         checks.append(limit_check(label, sol, pred.x))
     return checks
 
@@ -351,9 +350,9 @@ def _unbalanced():
     rng = np.random.default_rng(12)
     u0 = jnp.asarray(rng.uniform(0.2, 1.0, prob.d))
     v0 = jnp.asarray(rng.uniform(0.2, 1.0, prob.d))
-    sol = _limit(ReparamGradientFlow(prob, DiffOfSquares()), (u0, v0), 1e6)
+    sol = _limit(GradientFlow(prob, DiffOfSquares()), (u0, v0), 1e6)
     pot = Hypentropy(scale=2 * u0 * v0, coef=0.25)
-    pred = bregman_projection(pot, prob.A, prob.b, z0=0.25 * jnp.log(u0 / v0))
+    pred = predict(prob, pot, z0=0.25 * jnp.log(u0 / v0))
     return [limit_check("P1, u0, v0 ~ U(0.2, 1)", sol, pred.x)]
 
 
@@ -371,14 +370,14 @@ def _unbalanced():
 def _entropy():
     prob = random_regression(20, 5, 3, 2, positive=True)
     x0 = jnp.asarray(np.random.default_rng(13).uniform(0.5, 2.0, prob.d))
-    pred = bregman_projection(NegEntropy(1.0), prob.A, prob.b, x0=x0)
+    pred = predict(prob, NegEntropy(1.0), x0=x0)
     w0 = jnp.sqrt(x0)
     checks = []
     for label, reparam, params0 in (
         ("w*w", Square(), w0),
         ("balanced m*w", Hadamard(), (w0, w0)),
     ):
-        sol = _limit(ReparamGradientFlow(prob, reparam), params0, 1e6)
+        sol = _limit(GradientFlow(prob, reparam), params0, 1e6)
         checks.append(limit_check(f"positive P(20,5,3,2), {label}", sol, pred.x))
     return checks
 
@@ -404,8 +403,7 @@ def _alpha_to_zero():
     for name, prob in (("P1", P1()), ("P2", P2())):
         l1 = min_l1_interpolant(prob.A, prob.b)
         xs = {
-            a: bregman_projection(Hypentropy(a), prob.A, prob.b, x0=jnp.zeros(prob.d)).x
-            for a in ALPHA_GRID
+            a: predict(prob, Hypentropy(a), x0=jnp.zeros(prob.d)).x for a in ALPHA_GRID
         }
         norms = [float(jnp.sum(jnp.abs(xs[a]))) for a in ALPHA_GRID]
         errs = [max_err(xs[a], l1) for a in ALPHA_GRID]
@@ -468,9 +466,7 @@ def _alpha_to_inf():
         l2 = min_l2_interpolant(prob.A, prob.b)
         errs = [
             max_err(
-                bregman_projection(
-                    Hypentropy(a), prob.A, prob.b, x0=jnp.zeros(prob.d)
-                ).x,
+                predict(prob, Hypentropy(a), x0=jnp.zeros(prob.d)).x,
                 l2,
             )
             for a in alphas
@@ -492,9 +488,7 @@ def _alpha_to_inf():
 def deep_path(depth: int, alpha: float):
     """Depth-D GF on P1, balanced init, stopped at convergence (PATH_STOP)."""
     prob = P1()
-    return _path(
-        ReparamGradientFlow(prob, DeepDiagonal(depth)), _balanced(prob.d, alpha)
-    )
+    return _path(GradientFlow(prob, DeepDiagonal(depth)), _balanced(prob.d, alpha))
 
 
 @CLAIMS.claim(
@@ -527,11 +521,11 @@ def _depth():
                 )
             with running(f"D={depth}, alpha={alpha:g}: limit"):
                 lim = _limit(
-                    ReparamGradientFlow(prob, DeepDiagonal(depth)),
+                    GradientFlow(prob, DeepDiagonal(depth)),
                     _balanced(prob.d, alpha),
                     1e7,
                 )
-                pred = bregman_projection(pot, prob.A, prob.b, z0=jnp.zeros(prob.d))
+                pred = predict(prob, pot, z0=jnp.zeros(prob.d))
             checks.append(
                 limit_check(f"D={depth}, alpha={alpha:g}: limit", lim, pred.x)
             )
@@ -556,17 +550,15 @@ def _time_scaling():
     alpha = np.sqrt(beta) / 2
     with running("beta=0.2: x_mw(t) vs x_uv(t/2)"):
         mw = _path(
-            ReparamGradientFlow(prob, Hadamard()),
+            GradientFlow(prob, Hadamard()),
             (jnp.full(prob.d, np.sqrt(beta)), jnp.zeros(prob.d)),
             ts,
         )
         uv_half = _path(
-            ReparamGradientFlow(prob, DiffOfSquares()), _balanced(prob.d, alpha), ts / 2
+            GradientFlow(prob, DiffOfSquares()), _balanced(prob.d, alpha), ts / 2
         )
     with running("alpha^2=beta/4: x_Q(4t) vs x_GF(t)"):
-        uv = _path(
-            ReparamGradientFlow(prob, DiffOfSquares()), _balanced(prob.d, alpha), ts
-        )
+        uv = _path(GradientFlow(prob, DiffOfSquares()), _balanced(prob.d, alpha), ts)
         q_flow = MirrorFlow(prob, Hypentropy(scale=2 * alpha**2, coef=1.0))
         q = _path(q_flow, jnp.zeros(prob.d), 4 * ts)
     return [
@@ -599,7 +591,7 @@ def _gd():
     prob = P1()
     alpha = 0.1
     reparam = DiffOfSquares()
-    pred = bregman_projection(Hypentropy(alpha), prob.A, prob.b, x0=jnp.zeros(prob.d))
+    pred = predict(prob, Hypentropy(alpha), x0=jnp.zeros(prob.d))
     etas = np.array([0.1, 0.03, 0.01, 0.003, 0.001])
     errs = []
     for eta in etas:
@@ -627,7 +619,7 @@ MD_ETAS = (0.03, 0.01, 0.003)
     citation="Gunasekar, Lee, Soudry & Srebro, ICML 2018, Thm 1",
     statement="Discrete mirror descent with any fixed stable step converges exactly "
     "to the Bregman projection argmin_{Ax=b} D_R(x, x0): no O(eta) bias.",
-    reference="dual Newton Bregman projection (bregman_projection)",
+    reference="dual Newton Bregman projection (predict)",
     tolerance_origin="stopped at loss 1e-26 (residual ~1e-13) and Newton at ~1e-14: "
     "1e-9 leaves 10^4 of margin; an O(eta) bias as in core.gd_matches_flow would "
     "be 1e-3..1e-2",
@@ -638,7 +630,7 @@ def _mirror_descent_limit():
     checks = []
     for alpha in (1.0, 0.1):
         pot = Hypentropy(alpha)
-        pred = bregman_projection(pot, prob.A, prob.b, x0=x0)
+        pred = predict(prob, pot, x0=x0)
         errs = []
         for eta in MD_ETAS:
             label = f"P1, hypentropy alpha={alpha:g}, eta={eta:g}"

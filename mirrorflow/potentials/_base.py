@@ -1,18 +1,23 @@
 """The abstract Legendre function and what every potential derives from it."""
 
 import abc
+import math
 
-import equinox as eqx
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 
 from .._misc import is_concrete
-from .._types import BoolVector, Scalar, Vector
+from .._types import BoolVector, Scalar, ScalarLike, Vector
+from ._family import AbstractSeparablePotentialFamily
 
 
-class AbstractPotential(eqx.Module):
+class AbstractPotential(AbstractSeparablePotentialFamily):
     r"""A separable Legendre function $R(x) = \sum_i r_i(x_i)$.
+
+    A fixed potential is the constant family of `AbstractPotentialFamily`: every
+    method takes an optional `dose` and ignores it, and `at(dose)` is the potential
+    itself, so flows and predictions treat fixed and weight-decay potentials alike.
 
     Strictly convex and $C^2$ on its (open, product) domain, with a gradient that
     blows up at the boundary. The *mirror map* is $\nabla R$, its inverse is
@@ -24,38 +29,46 @@ class AbstractPotential(eqx.Module):
     for solvers.
     """
 
+    l1_weight = math.nan  # no lasso limit: a fixed potential has no weight decay
+
+    def at(self, dose: ScalarLike | None = None) -> "AbstractPotential":
+        """The potential itself (the constant family)."""
+        return self
+
     @abc.abstractmethod
-    def value(self, x: Vector) -> Scalar:
+    def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         """$R(x)$."""
 
     @abc.abstractmethod
-    def grad(self, x: Vector) -> Vector:
+    def grad(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         r"""The mirror map $\nabla R(x)$ (primal to dual coordinates)."""
 
     @abc.abstractmethod
-    def grad_conjugate(self, z: Vector) -> Vector:
+    def grad_conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Vector:
         r"""The inverse mirror map $\nabla R^*(z)$ (dual to primal coordinates)."""
 
     @abc.abstractmethod
-    def conjugate(self, z: Vector) -> Scalar:
+    def conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Scalar:
         r"""The convex conjugate $R^*(z) = \sup_x \langle z, x\rangle - R(x)$.
 
         Returns `+inf` outside the conjugate's domain.
         """
 
     @abc.abstractmethod
-    def hessian_diag(self, x: Vector) -> Vector:
+    def hessian_diag(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         r"""The diagonal of $\nabla^2 R(x)$ (the Riemannian metric of the flow)."""
 
     @abc.abstractmethod
-    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+    def conjugate_hessian_diag(
+        self, z: Vector, dose: ScalarLike | None = None
+    ) -> Vector:
         r"""The diagonal of $\nabla^2 R^*(z) = (\nabla^2 R(\nabla R^*(z)))^{-1}$."""
 
     @abc.abstractmethod
     def in_domain(self, x: Vector) -> BoolVector:
         """Elementwise: is `x_i` inside the (open) domain of $r_i$?"""
 
-    def in_dual_domain(self, z: Vector) -> BoolVector:
+    def in_dual_domain(self, z: Vector, dose: ScalarLike | None = None) -> BoolVector:
         """Elementwise: is `z_i` in the domain of $r_i^*$? (All reals by default.)"""
         return jnp.isfinite(z)
 
@@ -93,7 +106,7 @@ class AbstractPotential(eqx.Module):
     def continuation(self) -> list["AbstractPotential"]:
         """A sequence of potentials ending in `self`, easy to hard, for warm starts.
 
-        The dual Newton solver of `bregman_projection` solves each in turn; a small
+        The dual Newton solver of `predict` solves each in turn; a small
         scale makes the plain problem badly conditioned (without continuation, plain
         Newton from $\nu = 0$ failed below $\alpha \approx 10^{-5}$).
         """

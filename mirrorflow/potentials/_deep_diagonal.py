@@ -9,7 +9,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._misc import is_concrete
-from .._types import BoolVector, Scalar, Vector
+from .._types import BoolVector, Scalar, ScalarLike, Vector
 from ._base import AbstractPotential
 
 
@@ -136,7 +136,7 @@ class DeepDiagonalPotential(AbstractPotential):
     def _bases(self, z):
         return self.gamma_u - self.kappa * z, self.gamma_v + self.kappa * z
 
-    def in_dual_domain(self, z: Vector) -> BoolVector:
+    def in_dual_domain(self, z: Vector, dose: ScalarLike | None = None) -> BoolVector:
         bu, bv = self._bases(z)
         return (bu > 0) & (bv > 0)
 
@@ -145,24 +145,26 @@ class DeepDiagonalPotential(AbstractPotential):
         ok = (bu > 0) & (bv > 0)
         return jnp.where(ok, bu, 1.0), jnp.where(ok, bv, 1.0), ok
 
-    def conjugate(self, z: Vector) -> Scalar:
+    def conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Scalar:
         bu, bv, ok = self._safe_bases(z)
         p = 2.0 / (self.depth - 2)
         terms = (bu ** (-p) + bv ** (-p)) / (2.0 * self.depth)
         return jnp.where(jnp.all(ok), jnp.sum(terms), jnp.inf)
 
-    def grad_conjugate(self, z: Vector) -> Vector:
+    def grad_conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Vector:
         bu, bv, ok = self._safe_bases(z)
         q = self.depth / (self.depth - 2)
         return jnp.where(ok, bu ** (-q) - bv ** (-q), jnp.nan)
 
-    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+    def conjugate_hessian_diag(
+        self, z: Vector, dose: ScalarLike | None = None
+    ) -> Vector:
         bu, bv, ok = self._safe_bases(z)
         r = (2.0 * self.depth - 2.0) / (self.depth - 2)
         scale = self.depth * self.kappa / (self.depth - 2)
         return jnp.where(ok, scale * (bu ** (-r) + bv ** (-r)), jnp.nan)
 
-    def grad(self, x: Vector) -> Vector:
+    def grad(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         # The inverse of the monotone grad R*, solved numerically; derivatives come
         # from the implicit function theorem (dz = (dx - dG/dgamma dgamma) / G'(z)),
         # not from differentiating the iterations.
@@ -171,11 +173,11 @@ class DeepDiagonalPotential(AbstractPotential):
         gv = jnp.broadcast_to(self.gamma_v, x.shape)
         return _mirror_map(self.depth, gu, gv, x)
 
-    def value(self, x: Vector) -> Scalar:
+    def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         z = self.grad(x)
         return jnp.vdot(z, x) - self.conjugate(z)
 
-    def hessian_diag(self, x: Vector) -> Vector:
+    def hessian_diag(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return 1.0 / self.conjugate_hessian_diag(self.grad(x))
 
     def in_domain(self, x: Vector) -> BoolVector:

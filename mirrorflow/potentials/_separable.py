@@ -8,7 +8,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._misc import is_concrete, scaled_cosh, scaled_cosh_minus_one, scaled_sinh
-from .._types import BoolVector, Scalar, Vector
+from .._types import BoolVector, Scalar, ScalarLike, Vector
 from ._base import AbstractPotential
 
 
@@ -42,22 +42,24 @@ class SquaredNorm(AbstractPotential):
     def __check_init__(self):
         _coef(self.coef)
 
-    def value(self, x: Vector) -> Scalar:
+    def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         return 0.5 * self.coef * jnp.vdot(x, x)
 
-    def grad(self, x: Vector) -> Vector:
+    def grad(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return self.coef * x
 
-    def grad_conjugate(self, z: Vector) -> Vector:
+    def grad_conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Vector:
         return z / self.coef
 
-    def conjugate(self, z: Vector) -> Scalar:
+    def conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Scalar:
         return 0.5 * jnp.vdot(z, z) / self.coef
 
-    def hessian_diag(self, x: Vector) -> Vector:
+    def hessian_diag(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return jnp.full_like(x, self.coef)
 
-    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+    def conjugate_hessian_diag(
+        self, z: Vector, dose: ScalarLike | None = None
+    ) -> Vector:
         return jnp.full_like(z, 1.0 / self.coef)
 
     def in_domain(self, x: Vector) -> BoolVector:
@@ -94,23 +96,25 @@ class NegEntropy(AbstractPotential):
             raise ValueError(f"`sign` must be +1 or -1 in every entry, got {sign}.")
         self.sign = sign
 
-    def value(self, x: Vector) -> Scalar:
+    def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         sx = self.sign * x
         return self.coef * jnp.sum(jss.xlogy(sx, sx) - sx)
 
-    def grad(self, x: Vector) -> Vector:
+    def grad(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return self.coef * self.sign * jnp.log(self.sign * x)
 
-    def grad_conjugate(self, z: Vector) -> Vector:
+    def grad_conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Vector:
         return self.sign * jnp.exp(self.sign * z / self.coef)
 
-    def conjugate(self, z: Vector) -> Scalar:
+    def conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Scalar:
         return self.coef * jnp.sum(jnp.exp(self.sign * z / self.coef))
 
-    def hessian_diag(self, x: Vector) -> Vector:
+    def hessian_diag(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return self.coef / jnp.abs(x)
 
-    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+    def conjugate_hessian_diag(
+        self, z: Vector, dose: ScalarLike | None = None
+    ) -> Vector:
         return jnp.exp(self.sign * z / self.coef) / self.coef
 
     def in_domain(self, x: Vector) -> BoolVector:
@@ -170,28 +174,30 @@ class Hypentropy(AbstractPotential):
             self.scale = _positive(scale, "scale", "the hypentropy scale c is > 0.")
         self.coef = _coef(coef)
 
-    def value(self, x: Vector) -> Scalar:
+    def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         c = self.scale
         # sqrt(x^2+c^2) - c = x^2 / (hypot(x, c) + c): no cancellation for |x| << c.
         return self.coef * jnp.sum(
             x * jnp.arcsinh(x / c) - x**2 / (jnp.hypot(x, c) + c)
         )
 
-    def grad(self, x: Vector) -> Vector:
+    def grad(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return self.coef * jnp.arcsinh(x / self.scale)
 
-    def grad_conjugate(self, z: Vector) -> Vector:
+    def grad_conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Vector:
         return scaled_sinh(z / self.coef, jnp.log(self.scale))
 
-    def conjugate(self, z: Vector) -> Scalar:
+    def conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Scalar:
         return self.coef * jnp.sum(
             scaled_cosh_minus_one(z / self.coef, jnp.log(self.scale))
         )
 
-    def hessian_diag(self, x: Vector) -> Vector:
+    def hessian_diag(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return self.coef / jnp.hypot(x, self.scale)
 
-    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+    def conjugate_hessian_diag(
+        self, z: Vector, dose: ScalarLike | None = None
+    ) -> Vector:
         return scaled_cosh(z / self.coef, jnp.log(self.scale)) / self.coef
 
     def in_domain(self, x: Vector) -> BoolVector:

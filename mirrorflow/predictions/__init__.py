@@ -1,11 +1,15 @@
-"""Closed-form and convex-program predictions of implicit bias."""
+"""Predictions of implicit bias: where a flow converges, as one `Prediction`.
 
-from ._bregman import Projection as Projection, bregman_projection as bregman_projection
-from ._ham import StationaryPoint as StationaryPoint, ham_limit as ham_limit
-from ._interpolants import (
-    min_l1_interpolant as min_l1_interpolant,
-    min_l2_interpolant as min_l2_interpolant,
-)
-from ._lasso import LassoSolution as LassoSolution, lasso as lasso
+`predict` covers mirror flows with or without weight decay (Bregman projections,
+time-dependent projections at the total dose, the lasso for constant decay) and
+`ham_limit` the HAM flow. Every Newton solve runs through one compiled
+damped-Newton loop (`_newton.newton_minimize`). The independent referees (lasso,
+min-L1, min-L2) live in `mirrorflow.references`.
+"""
+
+from ..references._prediction import Prediction as Prediction
+from ._penalized import ham_limit as ham_limit
 from ._predict import predict as predict
-from ._time_dependent import predict_regularized as predict_regularized
+
+
+__all__ = ["Prediction", "ham_limit", "predict"]

@@ -1,49 +1,36 @@
-"""Bregman projections onto {x : Ax = b} by damped Newton on the n-dimensional dual."""
+r"""Bregman projections onto $\{x : Ax = b\}$ by damped Newton on the n-dim dual.
 
-import math
+$\arg\min_{Ax=b} R(x) - \langle z_0, x\rangle$ has the dual
+$\min_\nu \Phi(\nu) = \sum_i R^*((z_0 + A^\top\nu)_i) - b^\top\nu$, with
+$\nabla\Phi(\nu) = A\nabla R^*(z) - b$ (the constraint residual of
+$x = \nabla R^*(z)$, $z = z_0 + A^\top\nu$) and
+$\nabla^2\Phi(\nu) = A\,\mathrm{diag}(\nabla^2R^*(z))A^\top$. Solved by the package's
+one Newton routine (`_newton.newton_minimize`) with a Cholesky solve of the
+$n\times n$ Gram system.
+"""
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jax.scipy.linalg as jsl
 import numpy as np
 
 from .._misc import as_float_array
 from ..potentials import AbstractPotential
+from ..references._prediction import Prediction
+from ._newton import newton_minimize
 
 
-class Projection(eqx.Module):
-    r"""The result of a Bregman projection.
+THEOREM = "Bregman projection limit of mirror flow (Gunasekar et al. 2018, Thm 1)"
+RESIDUAL = "constraint residual ||Ax - b||_2"
 
-    Attributes:
-        x: the projection $\arg\min_{Ax=b} D_R(x, x_0)$, shape `(d,)`.
-        nu: the dual multiplier, $x = \nabla R^*(z_0 + A^\top\nu)$, shape `(n,)`.
-        residual: $\|Ax - b\|_2$.
-        iterations: Newton iterations over all continuation stages.
-        theorem: the result this prediction implements.
+
+def _dual_objective(nu, args):
+    r"""$\Phi(\nu)$ (`+inf` outside the domain of $R^*$), $\nabla\Phi$, $\nabla^2R^*$.
+
+    Two passes over A (`nu @ A`, then `A @ x`) shared by all three; `nu @ A` rather
+    than `A.T @ nu`: XLA on CPU would copy the transpose first.
     """
-
-    x: jax.Array
-    nu: jax.Array
-    residual: float = eqx.field(static=True)
-    iterations: int = eqx.field(static=True)
-    theorem: str = eqx.field(static=True)
-
-
-# Plain `jax.jit` (potentials are pytrees): its C++ dispatch path costs a few
-# microseconds per call, which matters in a Newton loop of small problems.
-@jax.jit
-def _dual_gradient(potential, z0, A, b, nu):
-    x = potential.grad_conjugate(z0 + nu @ A)
-    return x, A @ x - b
-
-
-@jax.jit
-def _dual_pieces(potential, z0, A, b, nu):
-    # `nu @ A` rather than `A.T @ nu`: XLA on CPU would copy the transpose first.
-    """Objective (inf outside the domain), gradient and $\\nabla^2R^*$ at `nu`.
-
-    Two passes over A (`nu @ A`, then `A @ x`) shared by all three.
-    """
+    potential, z0, A, b = args
     z = z0 + nu @ A
     inside = jnp.all(potential.in_dual_domain(z))
     phi = jnp.where(inside, potential.conjugate(z) - jnp.vdot(b, nu), jnp.inf)
@@ -61,61 +48,106 @@ def _gram(B):
     return jnp.block([[top @ top.T, upper], [upper.T, bottom @ bottom.T]])
 
 
-@jax.jit
-def _newton_direction(A, h, g):
-    r"""Solve $(A\,\mathrm{diag}(h)A^\top)p = -g$ by Cholesky (one compiled call)."""
+def _gram_solve(h, g, args):
+    r"""$(A\,\mathrm{diag}(h)A^\top)^{-1}g$ by Cholesky; least squares if singular."""
+    A = args[2]
     H = _gram(A * jnp.sqrt(h)[None, :])
-    return -jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(H), g), H
+    p = jsl.cho_solve(jsl.cho_factor(H), g)
+    # A numerically singular Gram matrix (tiny h) makes Cholesky return NaN.
+    return jax.lax.cond(
+        jnp.all(jnp.isfinite(p)),
+        lambda: p,
+        lambda: jnp.linalg.lstsq(H, g)[0],
+    )
 
 
-def _newton(potential, z0, A, b, nu, tol, max_iter):
-    """Damped Newton with Armijo backtracking (c = 1e-4) on the dual objective.
+@jax.jit
+def _primal(potential, z0, A, b, nu):
+    x = potential.grad_conjugate(z0 + nu @ A)
+    return x, jnp.linalg.norm(A @ x - b)
 
-    Returns `(nu, iterations, converged)`.
+
+def _solve_dual(potential, z0, A, b, nu, stop, max_iter):
+    """One compiled Newton solve of the dual; `(nu, iterations, converged, value)`."""
+    res = newton_minimize(
+        _dual_objective,
+        nu,
+        (potential, z0, A, b),
+        solve=_gram_solve,
+        tol=stop,
+        max_iter=max_iter,
+    )
+    return res.x, int(res.iterations), bool(res.converged), float(res.value)
+
+
+def project(
+    potential: AbstractPotential,
+    z0: jax.Array,
+    A: jax.Array,
+    b: jax.Array,
+    tol: float,
+    max_iter: int,
+    who: str,
+) -> Prediction:
+    r"""$\arg\min_{Ax=b} R(x) - \langle z_0, x\rangle$ (inputs already checked).
+
+    Plain damped Newton from $\nu = 0$ first (log-domain conjugates keep it finite);
+    if it stalls, continuation along `potential.continuation()` with warm starts
+    (without log-domain conjugates plain Newton needed it below alpha ~ 1e-5). Each
+    stage is one compiled Newton call; all stages of one potential type share it.
+    Stops at $\|Ax - b\|_2 \le$ `tol`$\max(1, \|b\|_2)$.
     """
-    stop = tol * max(1.0, float(np.linalg.norm(np.asarray(b))))
-    phi, g, h = _dual_pieces(potential, z0, A, b, nu)
-    phi = float(phi)
-    if not math.isfinite(phi):
+    n = A.shape[0]
+    stop = tol * max(1.0, float(jnp.linalg.norm(b)))
+    nu0 = jnp.zeros(n, A.dtype)
+    nu, iterations, converged, value = _solve_dual(
+        potential, z0, A, b, nu0, stop, max_iter
+    )
+    if not np.isfinite(value):
         raise ValueError(
-            "bregman_projection: the starting dual point is outside the conjugate's "
-            "domain; check `x0`/`z0` against the potential."
+            f"{who}: the starting dual point is outside the conjugate's domain; "
+            "check `x0`/`z0` against the potential."
         )
-    g = np.asarray(g)
-    gnorm = float(np.linalg.norm(g))
-    for it in range(max_iter):
-        if gnorm <= stop:
-            return nu, it, True
-        step, H = _newton_direction(A, h, jnp.asarray(g))
-        step = np.asarray(step)
-        if not np.all(np.isfinite(step)):  # Hessian numerically singular
-            step = -np.linalg.lstsq(np.asarray(H), g, rcond=None)[0]
-        slope = float(g @ step)
-        # Near the optimum the predicted decrease of phi drowns in the round-off of
-        # phi's large terms; there the merit function is the gradient norm instead
-        # (Newton shrinks it quadratically).
-        use_phi = -slope > 1e-12 * (1.0 + abs(phi))
-        t, accepted = 1.0, False
-        for _ in range(60):
-            trial = nu + t * step
-            phi_t, g_t, h_t = _dual_pieces(potential, z0, A, b, trial)
-            phi_t = float(phi_t)
-            if math.isfinite(phi_t):
-                g_t = np.asarray(g_t)
-                if use_phi:
-                    accepted = phi_t <= phi + 1e-4 * t * slope
-                else:
-                    accepted = np.linalg.norm(g_t) <= (1.0 - 1e-4 * t) * gnorm
-            if accepted:
-                break
-            t *= 0.5
-        if not accepted:
-            return nu, it, False
-        nu, phi, g, h = trial, phi_t, g_t, h_t
-        gnorm = float(np.linalg.norm(g))
-    return nu, max_iter, gnorm <= stop
+    if not converged:
+        nu = nu0
+        for stage in potential.continuation():
+            nu, its, converged, _ = _solve_dual(stage, z0, A, b, nu, stop, max_iter)
+            iterations += its
+    x, residual = _primal(potential, z0, A, b, nu)
+    residual = float(residual)
+    if not (converged and np.all(np.isfinite(np.asarray(x)))):
+        raise ValueError(
+            f"{who} did not converge (residual {residual:.3g} after {iterations} "
+            "Newton steps); the constraint set may not meet the potential's domain "
+            "(e.g. no positive solution for NegEntropy)."
+        )
+    return Prediction(
+        x=x,
+        theorem=THEOREM,
+        certificate=residual,
+        certificate_name=RESIDUAL,
+        iterations=iterations,
+        nu=nu,
+    )
 
 
+def dual_start(start: AbstractPotential, x0, z0, d: int, who: str) -> jax.Array:
+    r"""The dual start $z_0$: given, or $\nabla R(x_0)$ of the `start` potential."""
+    if (x0 is None) == (z0 is None):
+        raise ValueError(f"{who}: pass exactly one of `x0` or `z0`.")
+    if z0 is None:
+        x0 = as_float_array(x0, "x0", ndim=1)
+        if x0.shape != (d,):
+            raise ValueError(f"`x0` must have shape ({d},), got {x0.shape}.")
+        start.check_domain(x0, "x0")
+        return start.grad(x0)
+    z0 = as_float_array(z0, "z0", ndim=1)
+    if z0.shape != (d,):
+        raise ValueError(f"`z0` must have shape ({d},), got {z0.shape}.")
+    return z0
+
+
+# transition: removed once callers migrate (use `predict`, or `project` inside).
 def bregman_projection(
     potential: AbstractPotential,
     A,
@@ -125,16 +157,14 @@ def bregman_projection(
     z0=None,
     tol: float = 1e-12,
     max_iter: int = 200,
-) -> Projection:
-    r"""The Bregman projection $\arg\min_{Ax=b} D_R(x, x_0)$.
+) -> Prediction:
+    r"""The Bregman projection $\arg\min_{Ax=b} D_R(x, x_0)$ (transition wrapper).
 
     Equivalently $\arg\min_{Ax=b} R(x) - \langle z_0, x\rangle$ with
     $z_0 = \nabla R(x_0)$: the limit of every mirror flow of $R$ on
     $f(x) = L(Ax)$ started at $x_0$ that converges to an interpolant (Gunasekar et
-    al. 2018, Thm 1; Azulay et al. 2021). Solved through the dual
-    $\min_\nu \sum_i R^*((z_0 + A^\top\nu)_i) - b^\top\nu$ by damped Newton with
-    Armijo backtracking, continuation along `potential.continuation()` for small
-    scales, and the stopping rule $\|A\nabla R^*(z) - b\| \le$ `tol`$\max(1, \|b\|)$.
+    al. 2018, Thm 1; Azulay et al. 2021). `predict(problem, potential, x0=...)` on a
+    `LinearRegression(A, b)` gives the same `Prediction`.
 
     Args:
         potential: the Legendre function $R$.
@@ -146,7 +176,7 @@ def bregman_projection(
         max_iter: Newton iterations per continuation stage.
 
     Returns:
-        A `Projection`.
+        A `Prediction` (certificate: the constraint residual; `nu` the multiplier).
 
     Raises:
         ValueError: bad shapes, $n \ge d$, `x0` outside the domain, or no convergence.
@@ -161,42 +191,5 @@ def bregman_projection(
             f"bregman_projection needs n < d (an underdetermined system), got A with "
             f"shape {A.shape}."
         )
-    if (x0 is None) == (z0 is None):
-        raise ValueError("bregman_projection: pass exactly one of `x0` or `z0`.")
-    if z0 is None:
-        x0 = as_float_array(x0, "x0", ndim=1)
-        if x0.shape != (d,):
-            raise ValueError(f"`x0` must have shape ({d},), got {x0.shape}.")
-        potential.check_domain(x0, "x0")
-        z0 = potential.grad(x0)
-    else:
-        z0 = as_float_array(z0, "z0", ndim=1)
-        if z0.shape != (d,):
-            raise ValueError(f"`z0` must have shape ({d},), got {z0.shape}.")
-    # Plain damped Newton from nu = 0 first (log-domain conjugates keep it finite);
-    # if it stalls, continuation along `potential.continuation()` with warm starts
-    # (without log-domain conjugates plain Newton needed it below alpha ~ 1e-5).
-    nu, iterations, converged = _newton(
-        potential, z0, A, b, jnp.zeros(n), tol, max_iter
-    )
-    if not converged:
-        nu = jnp.zeros(n)
-        for stage in potential.continuation():
-            nu, its, converged = _newton(stage, z0, A, b, nu, tol, max_iter)
-            iterations += its
-    x, g = _dual_gradient(potential, z0, A, b, nu)
-    residual = float(jnp.linalg.norm(g))
-    if not (converged and np.all(np.isfinite(np.asarray(x)))):
-        raise ValueError(
-            f"bregman_projection did not converge (residual {residual:.3g} after "
-            f"{iterations} Newton steps); the constraint set may not meet the "
-            "potential's domain (e.g. no positive solution for NegEntropy)."
-        )
-    return Projection(
-        x=x,
-        nu=jnp.asarray(nu),
-        residual=residual,
-        iterations=iterations,
-        theorem="Bregman projection limit of mirror flow (Gunasekar et al. 2018, "
-        "Thm 1)",
-    )
+    z0 = dual_start(potential, x0, z0, d, "bregman_projection")
+    return project(potential, z0, A, b, tol, max_iter, "bregman_projection")

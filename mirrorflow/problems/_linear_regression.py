@@ -7,10 +7,10 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._misc import as_float_array
 from .._types import Scalar, Vector
-from ._base import AbstractProblem
+from ._base import AbstractLinearProblem
 
 
-class LinearRegression(AbstractProblem):
+class LinearRegression(AbstractLinearProblem):
     r"""Linear regression $f(x) = \tfrac{s}{2}\|Ax - b\|_2^2$.
 
     $A\in\mathbb{R}^{n\times d}$.
@@ -59,19 +59,6 @@ class LinearRegression(AbstractProblem):
         self.A, self.b, self.x_star = A, b, x_star
         self.scale = 1.0 / A.shape[0] if mean else 1.0
 
-    @property
-    def n(self) -> int:
-        return self.A.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.A.shape[1]
-
-    @property
-    def is_linear(self) -> bool:
-        """True: the loss depends on x only through Ax."""
-        return True
-
     def loss(self, x: Vector) -> Scalar:
         r = self.A @ x - self.b
         return 0.5 * self.scale * jnp.vdot(r, r)
@@ -82,14 +69,6 @@ class LinearRegression(AbstractProblem):
     def outer_grad(self, r: Float[Array, " n"]) -> Float[Array, " n"]:
         r"""$\nabla L(r) = s(r - b)$ for $f(x) = L(Ax)$."""
         return self.scale * (r - self.b)
-
-    def check_underdetermined(self, who: str) -> None:
-        """Raise `ValueError` unless n < d (the interpolation theorems need it)."""
-        if not self.n < self.d:
-            raise ValueError(
-                f"{who} needs an underdetermined problem (n < d), got A with shape "
-                f"({self.n}, {self.d}); use more features than samples."
-            )
 
 
 def random_regression(

@@ -1,6 +1,7 @@
 """Reparameterizations x = g(params) and the mirror flows they induce."""
 
 from ._base import AbstractReparam as AbstractReparam
+from ._commuting_quadratic import CommutingQuadratic as CommutingQuadratic
 from ._diagonal import (
     DeepDiagonal as DeepDiagonal,
     DiffOfSquares as DiffOfSquares,

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from .._types import PyTree, Scalar, Vector
-from ..potentials import AbstractPotential, AbstractTimeDependentPotential
+from ..potentials import AbstractPotential, AbstractPotentialFamily
 
 
 class AbstractReparam(eqx.Module):
@@ -48,9 +48,7 @@ class AbstractReparam(eqx.Module):
         """
         return sum(jnp.sum(leaf**2) for leaf in jax.tree.leaves(params))
 
-    def decay_family(
-        self, params0: PyTree
-    ) -> tuple[AbstractTimeDependentPotential, Vector]:
+    def decay_family(self, params0: PyTree) -> tuple[AbstractPotentialFamily, Vector]:
         r"""The time-dependent potential $R_\Lambda$ of GF with decay, and $z_0$.
 
         Gradient flow on $f(g(p)) + \lambda_t h(p)$ from `params0` satisfies
@@ -62,7 +60,7 @@ class AbstractReparam(eqx.Module):
                 `params0` is outside its assumptions.
         """
         raise ValueError(
-            f"weight_decay_potential: no time-dependent potential is known for "
+            f"decay_family: no time-dependent potential is known for "
             f"{type(self).__name__}; use Hadamard, DiffOfSquares, DeepDiagonal or "
             "CommutingQuadratic."
         )

@@ -79,7 +79,7 @@ class Hadamard(AbstractReparam):
         a0 = self.conserved(params0)
         if not np.all(np.asarray(a0) != 0):
             raise ValueError(
-                "weight_decay_potential: `params0` = (m0, w0) must be unbalanced "
+                "decay_family: `params0` = (m0, w0) must be unbalanced "
                 "(m0^2 != w0^2) in every coordinate; with a balanced coordinate the "
                 "imbalance stays 0 and the hypentropy family does not apply."
             )
@@ -126,7 +126,7 @@ class DiffOfSquares(AbstractReparam):
         uv = self.conserved(params0)
         if not np.all(np.asarray(uv) > 0):
             raise ValueError(
-                "weight_decay_potential: `params0` = (u0, v0) needs u0 * v0 > 0 in "
+                "decay_family: `params0` = (u0, v0) needs u0 * v0 > 0 in "
                 "every coordinate."
             )
         u0, v0 = params0

@@ -12,4 +12,4 @@ from ._integrate import (
     integrate as integrate,
     log_times as log_times,
 )
-from ._solution import Solution as Solution
+from ._solution import Result as Result, Solution as Solution

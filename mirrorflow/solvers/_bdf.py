@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-from ._solution import Solution
+from ._solution import Result, Solution
 
 
 _MAX_ORDER = 5
@@ -481,8 +481,8 @@ def _bdf_solve(
 
 
 def _bdf_integrate(
-    flow, y0, t0, t1, ts, solver: BDF, stop_loss, args, throw, max_steps
-) -> Solution:
+    flow, y0, t0, t1, ts, solver: BDF, stop_loss, args, max_steps
+) -> tuple[Solution, str | None]:
     """`integrate`'s path for `BDF` (arguments already checked there)."""
     if not jax.config.read("jax_enable_x64"):
         raise ValueError(
@@ -511,29 +511,30 @@ def _bdf_integrate(
     jax.block_until_ready(ys)
     wall = time.perf_counter() - start
     status, n_saved = int(status), int(n_saved)
-    if status == _MAX_STEPS and throw:
-        raise RuntimeError(
-            f"integrate: BDF used all `max_steps`={budget} steps and stopped at "
+    failure = None
+    if status == _MAX_STEPS:
+        failure = (
+            f"BDF used all `max_steps`={budget} steps and stopped at "
             f"t={float(t_final):.3g} before t1={t1:.3g}. Increase `max_steps` "
             "(integrate's or BDF's), loosen the tolerances, or stop at convergence "
-            "with `stop_loss`."
+            "with `stop_loss`"
         )
-    if status == _TOO_SMALL and throw:
-        raise RuntimeError(
-            f"integrate: BDF failed at t={float(t_final):.3g}: the step size fell "
+    if status == _TOO_SMALL:
+        failure = (
+            f"BDF failed at t={float(t_final):.3g}: the step size fell "
             "below round-off (Newton diverged or the error test kept failing; the "
-            "flow may be non-finite there). Try looser tolerances."
+            "flow may be non-finite there). Try looser tolerances"
         )
     result = {
-        _DONE: "successful",
-        _EVENT: "event",
-        _MAX_STEPS: "max_steps_reached",
-        _TOO_SMALL: "step_size_too_small",
+        _DONE: Result.successful,
+        _EVENT: Result.event,
+        _MAX_STEPS: Result.max_steps_reached,
+        _TOO_SMALL: Result.step_size_too_small,
     }[status]
     ys = jax.tree.map(lambda a: a[:n_saved], ys)
     stats = {k: int(v) for k, v in stats.items()}
     stats.update(solver="BDF", wall_time=wall, max_steps=budget)
-    return Solution(
+    sol = Solution(
         ts=jnp.asarray(ts, f64)[:n_saved],
         ys=ys,
         xs=jax.vmap(flow.to_primal)(ys),
@@ -544,3 +545,4 @@ def _bdf_integrate(
         result=result,
         stats=stats,
     )
+    return sol, failure

@@ -1,5 +1,6 @@
 """`integrate`: one verb for every flow, diffrax by default, scipy as referee."""
 
+import dataclasses
 import math
 import time
 
@@ -10,12 +11,13 @@ import jax.flatten_util as jfu
 import jax.numpy as jnp
 import numpy as np
 import scipy.integrate
+import scipy.optimize
 
 from .._types import PyTree
 from ..flows import AbstractFlow
 from . import _audit
 from ._bdf import BDF, _bdf_integrate
-from ._solution import Solution
+from ._solution import Result, Solution
 
 
 class ScipyReference(eqx.Module):
@@ -63,25 +65,42 @@ def log_times(t_first: float, t_last: float, num: int = 100) -> np.ndarray:
     return ts
 
 
-def default_save_times(t0: float, t1: float) -> jax.Array:
+def default_save_times(
+    t0: float, t1: float, per_decade: int | None = None
+) -> np.ndarray:
     """The save grid `integrate` uses when `ts` is not given.
 
     100 log-spaced times from `1e-3 * t1` (or `t0` if later) to `t1`; 100 linear
-    times when that would start before `t0`.
+    times when that would start before `t0`. With `per_decade`, log-spaced times
+    from `max(t0, 1e-3)` to `t1` at that density (the grid of `t1 = inf` solves).
     """
+    if per_decade is not None:
+        first = max(t0, 1e-3) if t0 > 0 else 1e-3
+        num = max(2, int(math.ceil(per_decade * math.log10(t1 / first))) + 1)
+        return log_times(first, t1, num)
     ts = log_times(max(t0, 1e-3 * t1) if t0 > 0 else 1e-3 * t1, t1, 100)
     if t0 > 0 and float(ts[0]) < t0:
-        return jnp.linspace(t0, t1, 100)
-    return jnp.asarray(ts)
+        return np.linspace(t0, t1, 100)
+    return ts
 
 
-def _check_span(t0, t1):
-    if not (math.isfinite(t0) and math.isfinite(t1)):
-        raise ValueError(f"integrate: `t0` and `t1` must be finite, got {t0}, {t1}.")
+# The horizon of a solve with `t1 = inf`: it ends at the `stop_loss` event long
+# before (steps grow geometrically on the plateaus), or reports a stalled loss.
+INFINITE_HORIZON = 1e15
+
+
+def _check_span(t0, t1, stop_loss):
+    if not math.isfinite(t0):
+        raise ValueError(f"integrate: `t0` must be finite, got {t0}.")
     if not t1 > t0:
         raise ValueError(
             f"integrate: need t1 > t0, got t0={t0}, t1={t1}; backward integration "
             "is not supported for training flows (swap the times or negate the flow)."
+        )
+    if math.isinf(t1) and stop_loss is None:
+        raise ValueError(
+            "integrate: `t1=inf` runs to convergence and needs the terminating "
+            "event: pass `stop_loss` (e.g. 1e-20), or a finite `t1`."
         )
 
 
@@ -143,16 +162,35 @@ def _xs(flow, ys):
     return jax.vmap(flow.to_primal)(ys)
 
 
+def _own_tolerances(solver, rtol, atol, stepsize_controller):
+    """Refuse `rtol`/`atol` where they would not be used (one home per tolerance)."""
+    given = [n for n, v in (("rtol", rtol), ("atol", atol)) if v is not None]
+    if not given:
+        return
+    names = " and ".join(f"`{n}`" for n in given)
+    if isinstance(solver, BDF | ScipyReference):
+        raise ValueError(
+            f"integrate: {names} would not be used: {type(solver).__name__} carries "
+            f"its own tolerances; pass them to the solver, e.g. "
+            f"{type(solver).__name__}(rtol=..., atol=...)."
+        )
+    if stepsize_controller is not None:
+        raise ValueError(
+            f"integrate: {names} would not be used: the `stepsize_controller` you "
+            "passed carries the tolerances; set them there."
+        )
+
+
 def integrate(
     flow: AbstractFlow,
     y0: PyTree,
-    t0: float,
-    t1: float,
+    t0: float = 0.0,
+    t1: float = math.inf,
     *,
     ts=None,
     solver=None,
-    rtol: float = 1e-10,
-    atol: float = 1e-12,
+    rtol: float | None = None,
+    atol: float | None = None,
     stepsize_controller: dfx.AbstractStepSizeController | None = None,
     dt0: float | None = None,
     max_steps: int = 200_000,
@@ -160,52 +198,69 @@ def integrate(
     throw: bool = True,
     args: PyTree = None,
 ) -> Solution:
-    r"""Integrate a flow from `y0` at `t0` to `t1` and save it at `ts`.
+    r"""Integrate a flow from `y0` at `t0` to `t1` (or to convergence), saving at `ts`.
 
     Float64 when JAX's x64 mode is on (the CLI and tests turn it on). The default solver
     is diffrax's `Kvaerno5` (L-stable ESDIRK, 5th order), which handles the stiffness of
     small initializations (long plateaus, then fast jumps, where an explicit solver
     needs hundreds of times more steps), with a PID step-size controller at
-    `rtol`/`atol`. Pass any diffrax solver, or `ScipyReference(...)` to run
-    `scipy.integrate.solve_ivp` as an independent referee through the same call.
+    `rtol`/`atol` (default 1e-10/1e-12). Pass any diffrax solver, the JAX-native
+    stiff `BDF`, or `ScipyReference(...)` to run scipy's solvers as an independent
+    referee through the same call; `BDF` and `ScipyReference` carry their own
+    tolerances (passing `rtol`/`atol` with them is an error, never ignored).
+
+    The jumps of a weight-decay schedule (`flow.breakpoints()`) are handled here:
+    diffrax steps exactly onto them (`ClipStepSizeController(jump_ts=...)`), `BDF`
+    and scipy restart at them from the state at the jump.
 
     Args:
-        flow: the vector field (`MirrorFlow`, `ReparamGradientFlow`, ...).
-        y0: initial state in the flow's coordinates.
-        t0, t1: start and end time, `t1 > t0`.
+        flow: the vector field (`GradientFlow`, `MirrorFlow`, ...).
+        y0: initial state in the flow's coordinates (`flow.initial_state(x0)`).
+        t0: start time.
+        t1: end time, `t1 > t0`; `inf` (the default) runs until the loss reaches
+            `stop_loss` and reports a stalled loss as an error.
         ts: save times in `[t0, t1]`; default 100 log-spaced times from
-            `max(t0, 1e-3 * t1)` to `t1` (see `log_times`).
-        solver: a diffrax solver or `ScipyReference`.
-        rtol, atol: tolerances of the default step-size controller.
+            `max(t0, 1e-3 * t1)` to `t1` (see `log_times`), 10 per decade up to
+            the horizon for `t1 = inf`.
+        solver: a diffrax solver, `BDF` or `ScipyReference`.
+        rtol, atol: tolerances of the default PID step-size controller (diffrax
+            solvers only).
         stepsize_controller: overrides the default `PIDController(rtol, atol)`.
         dt0: initial step (default: chosen by the controller).
         max_steps: step budget; running out raises `RuntimeError` (if `throw`).
         stop_loss: stop as soon as the loss is `<= stop_loss` (a terminating event).
             Use it to measure limits: integrating far past convergence lets round-off
             drift the state along the solution set and can stall a tight-tolerance
-            solver near the noise floor. Save times after
-            the event are dropped from the `Solution`.
-        throw: raise on solver failure; if False, inspect `Solution.result`.
+            solver near the noise floor. Save times after the event are dropped.
+        throw: raise on solver failure; if False, inspect `Solution.result` (a
+            `Result`) and use the valid prefix `ts`, `ys` up to `t_final`.
         args: passed through to the vector field.
 
     Returns:
-        A `Solution` with `ts`, `ys`, `xs`, the final state and solver statistics.
+        A `Solution` with `ts`, `ys`, `xs`, the final state, a `Result` code and
+        solver statistics.
 
     Raises:
-        ValueError: bad times or save grid.
-        RuntimeError: the solver failed or ran out of `max_steps` (with `throw`).
+        ValueError: bad times, save grid, or a tolerance that would not be used.
+        RuntimeError: the solver failed or ran out of `max_steps`, or (`t1 = inf`)
+            the loss stalled above `stop_loss` (with `throw`).
     """
     t0, t1 = float(t0), float(t1)
-    _check_span(t0, t1)
+    if stop_loss is not None and not stop_loss > 0:
+        raise ValueError(f"integrate: `stop_loss` must be > 0, got {stop_loss!r}.")
+    _check_span(t0, t1, stop_loss)
+    to_convergence = math.isinf(t1)
+    horizon = t0 + INFINITE_HORIZON if to_convergence else t1
     if ts is None:
-        ts = default_save_times(t0, t1)
-    _check_times(t0, t1, ts)
+        ts = default_save_times(t0, horizon, per_decade=10 if to_convergence else None)
+    _check_times(t0, horizon, ts)
     if not (isinstance(max_steps, int) and max_steps > 0):
         raise ValueError(
             f"integrate: `max_steps` must be a positive int, got {max_steps!r}."
         )
-    if stop_loss is not None and not stop_loss > 0:
-        raise ValueError(f"integrate: `stop_loss` must be > 0, got {stop_loss!r}.")
+    _own_tolerances(solver, rtol, atol, stepsize_controller)
+    rtol = 1e-10 if rtol is None else rtol
+    atol = 1e-12 if atol is None else atol
     scale = _audit.tolerance_scale()
     if scale != 1.0:
         rtol, atol = rtol * scale, atol * scale
@@ -217,25 +272,84 @@ def integrate(
             )
         if stepsize_controller is not None:
             stepsize_controller = _scale_controller(stepsize_controller, scale)
-    sol = _dispatch(
-        flow,
-        y0,
-        t0,
-        t1,
-        ts,
-        solver,
-        rtol,
-        atol,
-        stepsize_controller,
-        dt0,
-        max_steps,
-        stop_loss,
-        throw,
-        args,
-    )
+    breaks = tuple(sorted(float(b) for b in flow.breakpoints() if t0 < b < horizon))
+    if isinstance(solver, BDF | ScipyReference):
+        sol, failure = _segments(
+            flow, y0, t0, horizon, ts, breaks, solver, stop_loss, args, max_steps
+        )
+    else:
+        sol, failure = _diffrax_integrate(
+            flow,
+            y0,
+            t0,
+            horizon,
+            ts,
+            breaks,
+            solver,
+            rtol,
+            atol,
+            stepsize_controller,
+            dt0,
+            max_steps,
+            stop_loss,
+            args,
+        )
+    if to_convergence and sol.result in (Result.successful, Result.max_steps_reached):
+        sol = dataclasses.replace(sol, result=Result.stalled)
+        failure = (
+            f"the loss stalled at {float(sol.loss_final):.3g} > "
+            f"stop_loss={stop_loss:g} "
+            f"(t={float(sol.t_final):.3g}, {sol.stats.get('num_steps')} steps); the "
+            "flow does not reach stop_loss (check that the problem can be "
+            "interpolated, raise stop_loss above the solver's noise floor, or pass a "
+            "finite t1)"
+        )
     if _audit.recording():
-        _audit._add_record(_record(flow, sol, t0, t1, solver, rtol, atol, max_steps))
+        _audit._add_record(
+            _record(flow, sol, t0, horizon, solver, rtol, atol, max_steps)
+        )
+    if failure is not None and throw:
+        raise RuntimeError(f"integrate: {failure}.")
     return sol
+
+
+def _segments(flow, y0, t0, t1, ts, breaks, solver, stop_loss, args, max_steps):
+    """`BDF` and scipy across the schedule's jumps: restart at each jump.
+
+    Each segment restarts from the state **at its end** (restarting from the last
+    save time instead silently breaks the conservation laws).
+    """
+    run = _scipy_integrate if isinstance(solver, ScipyReference) else _bdf_integrate
+    ts_np = np.asarray(ts, dtype=float)
+    edges = [t0, *breaks, t1]
+    pieces, y, stats, sol, failure = [], y0, {}, None, None
+    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        inside = (ts_np > a) & (ts_np <= b) if k else (ts_np >= a) & (ts_np <= b)
+        seg = ts_np[inside]
+        seg_ts = seg if seg.size and seg[-1] == b else np.append(seg, b)
+        sol, failure = run(flow, y, a, b, seg_ts, solver, stop_loss, args, max_steps)
+        keep = np.isin(np.asarray(sol.ts), seg)
+        pieces.append((sol.ts[keep], jax.tree.map(lambda v, m=keep: v[m], sol.ys)))
+        for key, val in sol.stats.items():
+            if isinstance(val, int) and key != "max_steps":
+                stats[key] = stats.get(key, 0) + val
+        y = sol.y_final
+        if sol.result is not Result.successful:
+            break
+    if len(pieces) == 1:
+        return sol, failure
+    stats.update(
+        solver=sol.stats["solver"],
+        segments=len(pieces),
+        max_steps=sol.stats.get("max_steps"),
+        wall_time=sol.stats.get("wall_time"),
+    )
+    ts_out = jnp.concatenate([p[0] for p in pieces])
+    ys = jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *[p[1] for p in pieces])
+    return (
+        dataclasses.replace(sol, ts=ts_out, ys=ys, xs=_xs(flow, ys), stats=stats),
+        failure,
+    )
 
 
 def _pid(controller):
@@ -284,7 +398,7 @@ def _record(flow, sol, t0, t1, solver, rtol, atol, max_steps):
         t0=t0,
         t1=t1,
         t_final=float(sol.t_final),
-        result=sol.result,
+        result=str(sol.result),
         num_steps=sol.stats.get("num_steps"),
         max_steps=sol.stats.get("max_steps"),
         rtol=float(rtol),
@@ -295,12 +409,13 @@ def _record(flow, sol, t0, t1, solver, rtol, atol, max_steps):
     )
 
 
-def _dispatch(
+def _diffrax_integrate(
     flow,
     y0,
     t0,
     t1,
     ts,
+    breaks,
     solver,
     rtol,
     atol,
@@ -308,17 +423,11 @@ def _dispatch(
     dt0,
     max_steps,
     stop_loss,
-    throw,
     args,
 ):
-    if isinstance(solver, ScipyReference):
-        return _scipy_integrate(flow, y0, t0, t1, ts, solver, stop_loss, args, throw)
-    if isinstance(solver, BDF):
-        return _bdf_integrate(
-            flow, y0, t0, t1, ts, solver, stop_loss, args, throw, max_steps
-        )
     if solver is None:
         solver = dfx.Kvaerno5()
+    dtype = jnp.result_type(*jax.tree.leaves(y0))
     if stepsize_controller is None:
         # PI coefficients for implicit solvers as diffrax recommends for stiff
         # problems: halves the rejected steps on plateau-and-jump flows.
@@ -329,7 +438,10 @@ def _dispatch(
             pcoeff=0.3 if implicit else 0.0,
             icoeff=0.3 if implicit else 1.0,
         )
-    dtype = jnp.result_type(*jax.tree.leaves(y0))
+        if breaks:
+            stepsize_controller = dfx.ClipStepSizeController(
+                stepsize_controller, jump_ts=jnp.asarray(breaks, dtype=dtype)
+            )
     ts = jnp.asarray(ts, dtype=dtype)
     y0 = jax.tree.map(lambda a: jnp.asarray(a, dtype=dtype), y0)
     stop = None if stop_loss is None else jnp.asarray(stop_loss, dtype=dtype)
@@ -353,19 +465,24 @@ def _dispatch(
     y_final = jax.tree.map(lambda a: a[0], y_end)
     event = bool(sol.event_mask) if sol.event_mask is not None else False
     ok = sol.result == dfx.RESULTS.successful
-    if not ok and not event:
-        if throw:
-            if sol.result == dfx.RESULTS.max_steps_reached:
-                raise RuntimeError(
-                    f"integrate: the solver used all `max_steps`={max_steps} steps and "
-                    f"stopped at t={float(t_final):.3g} before t1={t1:.3g}. Increase "
-                    "`max_steps`, use a stiff solver (diffrax.Kvaerno5), or stop at "
-                    "convergence with `stop_loss`."
-                )
-            raise RuntimeError(
-                f"integrate: {type(solver).__name__} failed ({sol.result}) at "
-                f"t={float(t_final):.3g}; try a stiff solver or looser tolerances."
-            )
+    failure = None
+    if event:
+        result = Result.event
+    elif ok:
+        result = Result.successful
+    elif sol.result == dfx.RESULTS.max_steps_reached:
+        result = Result.max_steps_reached
+        failure = (
+            f"the solver used all `max_steps`={max_steps} steps and stopped at "
+            f"t={float(t_final):.3g} before t1={t1:.3g}. Increase `max_steps`, use a "
+            "stiff solver (diffrax.Kvaerno5), or stop at convergence with `stop_loss`"
+        )
+    else:
+        result = Result.failed
+        failure = (
+            f"{type(solver).__name__} failed ({sol.result}) at t={float(t_final):.3g}; "
+            "try a stiff solver or looser tolerances"
+        )
     keep = np.isfinite(np.asarray(ts_out))
     ts_out = ts_out[keep]
     ys = jax.tree.map(lambda a: a[keep], ys)
@@ -374,20 +491,55 @@ def _dispatch(
     pid = _pid(stepsize_controller)
     if pid is not None:
         stats.update(rtol=float(pid.rtol), atol=float(pid.atol))
-    return Solution(
-        ts=ts_out,
-        ys=ys,
-        xs=_xs(flow, ys),
-        t_final=t_final,
-        y_final=y_final,
-        x_final=flow.to_primal(y_final),
-        loss_final=flow.loss(y_final),
-        result="event" if event else ("successful" if ok else str(sol.result)),
-        stats=stats,
+    return (
+        Solution(
+            ts=ts_out,
+            ys=ys,
+            xs=_xs(flow, ys),
+            t_final=t_final,
+            y_final=y_final,
+            x_final=flow.to_primal(y_final),
+            loss_final=flow.loss(y_final),
+            result=result,
+            stats=stats,
+        ),
+        failure,
     )
 
 
-def _scipy_integrate(flow, y0, t0, t1, ts, ref: ScipyReference, stop_loss, args, throw):
+_SCIPY_METHODS = {
+    "RK45": scipy.integrate.RK45,
+    "RK23": scipy.integrate.RK23,
+    "DOP853": scipy.integrate.DOP853,
+    "Radau": scipy.integrate.Radau,
+    "BDF": scipy.integrate.BDF,
+    "LSODA": scipy.integrate.LSODA,
+}
+
+
+def _event_time(g, dense, t_old, t_new):
+    """Where the event function `g` crosses zero inside the last step, or `t_new`.
+
+    `g` is evaluated on the step's dense output. The step end already has
+    `g <= 0`; when the interpolant does not bracket the crossing (it can differ from
+    the step's end point by the local error) the step end is the event.
+    """
+    g_old, g_new = g(dense(t_old)), g(dense(t_new))
+    if not (g_old > 0.0 and g_new <= 0.0):
+        return t_new
+    return scipy.optimize.brentq(lambda t: g(dense(t)), t_old, t_new, xtol=1e-14)
+
+
+def _scipy_integrate(
+    flow, y0, t0, t1, ts, ref: ScipyReference, stop_loss, args, max_steps
+):
+    """Step a scipy `OdeSolver` by hand: saves from its dense output, robust events.
+
+    `solve_ivp` locates events with `brentq` on the dense output and fails
+    ("f(a) and f(b) must have different signs") when the interpolant does not
+    reproduce the sign change seen at the step ends; here such a step ends the run
+    at its end point instead.
+    """
     y0 = jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.float64), y0)
     flat0, unravel = jfu.ravel_pytree(y0)
 
@@ -406,60 +558,78 @@ def _scipy_integrate(flow, y0, t0, t1, ts, ref: ScipyReference, stop_loss, args,
     kwargs = {}
     if ref.method in ("Radau", "BDF", "LSODA"):
         kwargs["jac"] = lambda t, y: np.asarray(jac(t, y))
-    events = None
-    if stop_loss is not None:
 
-        def hit(t, y):
-            return float(loss(y)) - stop_loss
+    def g(y):
+        return float(loss(y)) - stop_loss
 
-        hit.terminal = True
-        hit.direction = -1
-        events = hit
     t_eval = np.asarray(ts, dtype=float)
-    extra = bool(t_eval[-1] < t1)  # also save t1 to read off the final state
-    if extra:
-        t_eval = np.append(t_eval, t1)
     start = time.perf_counter()
-    out = scipy.integrate.solve_ivp(
+    solver = _SCIPY_METHODS[ref.method](
         lambda t, y: np.asarray(rhs(t, y)),
-        (t0, t1),
-        np.asarray(flat0),
-        method=ref.method,
-        t_eval=t_eval,
+        t0,
+        np.asarray(flat0, dtype=float),
+        t1,
         rtol=ref.rtol,
         atol=ref.atol,
-        events=events,
         **kwargs,
     )
+    saved_t, saved_y, k, steps = [], [], 0, 0
+    result, t_end, y_end = Result.successful, t0, np.asarray(flat0, dtype=float)
+    if stop_loss is not None and g(y_end) <= 0.0:
+        result = Result.event
+    while result is Result.successful and solver.status == "running":
+        if steps >= max_steps:
+            result = Result.max_steps_reached
+            break
+        message = solver.step()
+        steps += 1
+        if solver.status == "failed":
+            result, failure = Result.failed, message
+            break
+        t_old, t_new, y_new = solver.t_old, solver.t, np.array(solver.y)
+        dense = solver.dense_output()
+        t_stop, y_stop = t_new, y_new
+        if stop_loss is not None and g(y_new) <= 0.0:
+            result = Result.event
+            t_stop = _event_time(g, dense, t_old, t_new)
+            y_stop = y_new if t_stop == t_new else np.asarray(dense(t_stop))
+        while k < t_eval.size and t_eval[k] <= t_stop:
+            saved_t.append(t_eval[k])
+            saved_y.append(
+                y_new if t_eval[k] == t_new else np.asarray(dense(t_eval[k]))
+            )
+            k += 1
+        t_end, y_end = t_stop, y_stop
     wall = time.perf_counter() - start
-    if out.status == -1 and throw:
-        raise RuntimeError(f"integrate: scipy {ref.method} failed: {out.message}")
-    event = out.status == 1
-    # solve_ivp returns an empty list for `y` when an event precedes every t_eval.
-    ts_out = np.asarray(out.t, dtype=float)
-    ys_flat = np.asarray(out.y, dtype=float).reshape(flat0.size, -1).T
-    if event:
-        y_final_flat = out.y_events[0][0]
+    if result is Result.failed:
+        failure_text = f"scipy {ref.method} failed at t={t_end:.3g}: {failure}"
+    elif result is Result.max_steps_reached:
+        failure_text = (
+            f"scipy {ref.method} used all `max_steps`={max_steps} steps and stopped at "
+            f"t={t_end:.3g} before t1={t1:.3g}"
+        )
     else:
-        y_final_flat = ys_flat[-1]
-        if extra:
-            ts_out, ys_flat = ts_out[:-1], ys_flat[:-1]
+        failure_text = None
+    ys_flat = np.asarray(saved_y, dtype=float).reshape(len(saved_t), flat0.size)
     ys = jax.vmap(unravel)(jnp.asarray(ys_flat))
-    y_final = unravel(jnp.asarray(y_final_flat))
-    return Solution(
-        ts=jnp.asarray(ts_out),
+    y_final = unravel(jnp.asarray(y_end))
+    sol = Solution(
+        ts=jnp.asarray(np.asarray(saved_t, dtype=float)),
         ys=ys,
         xs=_xs(flow, ys),
-        t_final=jnp.asarray(out.t_events[0][0] if event else t1),
+        t_final=jnp.asarray(t_end),
         y_final=y_final,
         x_final=flow.to_primal(y_final),
         loss_final=flow.loss(y_final),
-        result="event" if event else ("successful" if out.status == 0 else "failed"),
+        result=result,
         stats={
-            "nfev": int(out.nfev),
-            "njev": int(out.njev),
-            "nlu": int(out.nlu),
+            "num_steps": steps,
+            "max_steps": max_steps,
+            "nfev": int(solver.nfev),
+            "njev": int(solver.njev),
+            "nlu": int(solver.nlu),
             "solver": f"scipy.{ref.method}",
             "wall_time": wall,
         },
     )
+    return sol, failure_text

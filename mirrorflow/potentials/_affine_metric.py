@@ -4,7 +4,7 @@ import math
 
 import jax.numpy as jnp
 
-from .._types import BoolVector, Scalar, Vector
+from .._types import BoolVector, Scalar, ScalarLike, Vector
 from ._base import AbstractPotential
 
 
@@ -65,31 +65,33 @@ class HamPotential(AbstractPotential):
     def __check_init__(self):
         _alpha(self.alpha)
 
-    def value(self, x: Vector) -> Scalar:
+    def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         u = self.alpha * jnp.abs(x)
         # (1+u)log(1+u) - u = u log1p(u) - (u - log1p(u)), both terms >= 0.
         return jnp.sum(u * jnp.log1p(u) - _u_minus_log1p(u)) / self.alpha**2
 
-    def grad(self, x: Vector) -> Vector:
+    def grad(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return jnp.sign(x) * jnp.log1p(self.alpha * jnp.abs(x)) / self.alpha
 
-    def grad_conjugate(self, z: Vector) -> Vector:
+    def grad_conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Vector:
         return jnp.sign(z) * jnp.expm1(self.alpha * jnp.abs(z)) / self.alpha
 
-    def conjugate(self, z: Vector) -> Scalar:
+    def conjugate(self, z: Vector, dose: ScalarLike | None = None) -> Scalar:
         v = self.alpha * jnp.abs(z)
         return jnp.sum(_expm1_minus(v)) / self.alpha**2
 
-    def hessian_diag(self, x: Vector) -> Vector:
+    def hessian_diag(self, x: Vector, dose: ScalarLike | None = None) -> Vector:
         return 1.0 / (1.0 + self.alpha * jnp.abs(x))
 
-    def conjugate_hessian_diag(self, z: Vector) -> Vector:
+    def conjugate_hessian_diag(
+        self, z: Vector, dose: ScalarLike | None = None
+    ) -> Vector:
         return jnp.exp(self.alpha * jnp.abs(z))
 
     def in_domain(self, x: Vector) -> BoolVector:
         return jnp.isfinite(x)
 
-    def in_dual_domain(self, z: Vector) -> BoolVector:
+    def in_dual_domain(self, z: Vector, dose: ScalarLike | None = None) -> BoolVector:
         # Finite z whose conjugate does not overflow.
         return jnp.isfinite(z) & (self.alpha * jnp.abs(z) < 700.0)
 

@@ -3,34 +3,22 @@ r"""The lasso by cyclic coordinate descent, with a KKT certificate.
 The limit of constant weight decay on $x = m\odot w$ (our derivation: constant decay
 is outside the theorems of Mask in the Mirror and Mirror, Mirror; $\mu$ depends on the
 weight-decay convention, see docs/theory/conventions.md). Written in numpy,
-independent of the flow code: it is the oracle the flows are checked against.
+independent of the flow and Newton code: it is the oracle the flows are checked
+against.
 """
 
 import math
 
-import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._prediction import Prediction
 
-class LassoSolution(eqx.Module):
-    r"""A lasso solution with its optimality certificate.
 
-    Attributes:
-        x: $\arg\min_x \tfrac{s}{2}\|Ax-b\|^2 + \mu\|x\|_1$, shape `(d,)`.
-        mu: the L1 weight $\mu$.
-        kkt_violation: $\max_i$ of $|\partial_if + \mu\,\mathrm{sign}\,x_i|$ on the
-            support and $(|\partial_if| - \mu)_+$ off it (0 at the exact optimum).
-        sweeps: coordinate-descent sweeps used.
-        theorem: the result this prediction implements.
-    """
-
-    x: jax.Array
-    mu: float = eqx.field(static=True)
-    kkt_violation: float = eqx.field(static=True)
-    sweeps: int = eqx.field(static=True)
-    theorem: str = eqx.field(static=True)
+_THEOREM = (
+    "lasso argmin s/2 ||Ax - b||^2 + mu ||x||_1: subgradient optimality (KKT) "
+    "conditions certified"
+)
 
 
 def _kkt(A, b, x, mu, scale):
@@ -69,7 +57,7 @@ def lasso(
     tol: float = 1e-15,
     kkt_tol: float = 1e-12,
     max_sweeps: int = 200_000,
-) -> LassoSolution:
+) -> Prediction:
     r"""The lasso $\arg\min_x \tfrac{s}{2}\|Ax - b\|_2^2 + \mu\|x\|_1$.
 
     Cyclic coordinate descent with soft thresholding,
@@ -91,7 +79,10 @@ def lasso(
         max_sweeps: sweep budget.
 
     Returns:
-        A `LassoSolution`.
+        A `Prediction` with `certificate` the KKT violation
+        $\max_i$ of $|\partial_if + \mu\,\mathrm{sign}\,x_i|$ on the support and
+        $(|\partial_if| - \mu)_+$ off it (0 at the exact optimum), `iterations` the
+        sweeps, and no multiplier.
 
     Raises:
         ValueError: bad shapes, `mu` < 0, or no KKT certificate within the budget.
@@ -139,11 +130,10 @@ def lasso(
             f"lasso: no KKT certificate after {sweeps} sweeps (violation {viol:.2e} > "
             f"`kkt_tol`={kkt_tol:g}); raise `max_sweeps` or `kkt_tol`."
         )
-    return LassoSolution(
+    return Prediction(
         x=jnp.asarray(x),
-        mu=float(mu),
-        kkt_violation=viol,
-        sweeps=sweeps,
-        theorem="lasso stationarity (KKT) certified; limit of constant weight decay "
-        "on m*w (derived; outside the papers' theorems)",
+        theorem=_THEOREM,
+        certificate=viol,
+        certificate_name="KKT violation",
+        iterations=sweeps,
     )

@@ -14,76 +14,16 @@ conversion ($\Lambda = -a/2$ for $m\odot w$ and quadratic, $\Lambda = -a$ for
 $u^{2k} - v^{2k}$).
 """
 
-import abc
-
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._misc import is_concrete, scaled_cosh, scaled_cosh_minus_one, scaled_sinh
 from .._types import BoolVector, Scalar, ScalarLike, Vector
-from ._base import AbstractPotential
 from ._deep_diagonal import DeepDiagonalPotential
+from ._family import AbstractPotentialFamily, AbstractSeparablePotentialFamily
 from ._separable import Hypentropy
-
-
-class AbstractTimeDependentPotential(eqx.Module):
-    r"""A family of Legendre functions $R_\Lambda$ indexed by the dose $\Lambda \ge 0$.
-
-    Known through the conjugates $R_\Lambda^*$: the time-dependent mirror flow in dual
-    coordinates is $\dot z = -\nabla f(\nabla R^*_{\Lambda_t}(z))$ and the weights are
-    $x_t = \nabla R^*_{\Lambda_t}(z_t)$.
-
-    Attributes:
-        l1_weight: with constant decay $\lambda$ the penalty restricted to the
-            conserved set tends to $\mu\|x\|_1$ with $\mu$ = `l1_weight` $\cdot\lambda$
-            (the lasso limit); NaN where no such limit is known.
-    """
-
-    l1_weight: eqx.AbstractVar[float]
-
-    @abc.abstractmethod
-    def conjugate(self, z: Vector, dose: ScalarLike) -> Scalar:
-        r"""$R_\Lambda^*(z)$ (up to a $z$-independent constant)."""
-
-    @abc.abstractmethod
-    def grad_conjugate(self, z: Vector, dose: ScalarLike) -> Vector:
-        r"""$\nabla R_\Lambda^*(z)$: the weights at dual point $z$, dose $\Lambda$."""
-
-    def conjugate_hessian(self, z: Vector, dose: ScalarLike) -> Array:
-        r"""$\nabla^2 R_\Lambda^*(z)$, dense (autodiff of `grad_conjugate`)."""
-        return jax.jacfwd(self.grad_conjugate)(z, dose)
-
-
-class AbstractSeparableTimeDependentPotential(AbstractTimeDependentPotential):
-    r"""A separable family: $R_\Lambda(x) = \sum_i r_{\Lambda,i}(x_i)$.
-
-    `at(dose)` freezes the family into an `AbstractPotential`, which is what the
-    limit theorems need: for a loss $L(Ax)$ and a finite total dose
-    $\Lambda_\infty$, $x_\infty = \arg\min_{Ax=b} R_{\Lambda_\infty}(x)
-    - \langle z_0, x\rangle$ (Mask in the Mirror, Thm 3.3).
-    """
-
-    @abc.abstractmethod
-    def at(self, dose: ScalarLike) -> AbstractPotential:
-        r"""The potential $R_\Lambda$ at a fixed dose."""
-
-    @abc.abstractmethod
-    def grad(self, x: Vector, dose: ScalarLike) -> Vector:
-        r"""The mirror map $\nabla R_\Lambda(x)$."""
-
-    @abc.abstractmethod
-    def conjugate_hessian_diag(self, z: Vector, dose: ScalarLike) -> Vector:
-        r"""The diagonal of $\nabla^2 R_\Lambda^*(z)$."""
-
-    def value(self, x: Vector, dose: ScalarLike) -> Scalar:
-        r"""$R_\Lambda(x)$."""
-        return self.at(dose).value(x)
-
-    def conjugate_hessian(self, z: Vector, dose: ScalarLike) -> Array:
-        return jnp.diag(self.conjugate_hessian_diag(z, dose))
 
 
 def _check_positive(value, name: str, who: str) -> Array:
@@ -95,7 +35,7 @@ def _check_positive(value, name: str, who: str) -> Array:
     return arr
 
 
-class TimeDependentHypentropy(AbstractSeparableTimeDependentPotential):
+class TimeDependentHypentropy(AbstractSeparablePotentialFamily):
     r"""Hypentropy whose scale decays with the dose: $c_\Lambda = c_0 e^{-r\Lambda}$.
 
     $R_\Lambda(x) = k\sum_i[x_i\,\mathrm{arcsinh}(x_i/c_{\Lambda,i})
@@ -197,7 +137,7 @@ class TimeDependentHypentropy(AbstractSeparableTimeDependentPotential):
         return self.coef / jnp.hypot(x, self.scale(dose))
 
 
-class TimeDependentDeepDiagonal(AbstractSeparableTimeDependentPotential):
+class TimeDependentDeepDiagonal(AbstractSeparablePotentialFamily):
     r"""The family of $x = u^D - v^D$ under the decay $\lambda_t\sum_i(u_i^D + v_i^D)$.
 
     Gradient flow gives $u^{2-D} = \gamma_u - \kappa z + \kappa\Lambda$ and
@@ -287,7 +227,7 @@ def _symmetric(mat, name: str) -> np.ndarray:
     return a
 
 
-class CommutingQuadraticPotential(AbstractTimeDependentPotential):
+class CommutingQuadraticPotential(AbstractPotentialFamily):
     r"""The family of a commuting quadratic parameterization under weight decay.
 
     Model $x_i = \tfrac12 w^\top A_i w$ ($w\in\mathbb{R}^p$, $i = 1..d$), penalty

@@ -7,7 +7,8 @@ $$\theta_{k+\frac12} = \theta_k + B(g),\qquad
 \mathrm{sign}(\theta_{k+\frac12})\odot g + \beta)\big),$$
 with $\eta_k$ the base optimizer's current learning rate. The factor is positive, so
 signs never flip and exact zeros stay zero (pruned weights stay pruned). With GD as
-the base it discretizes `flows.HamFlow`. The authors' PyTorch wrapper adds an
+the base it discretizes the Riemannian flow with HAM's metric and drift
+(`mirrorflow.papers.ham.ham_flow`). The authors' PyTorch wrapper adds an
 exponent clamp ($|e|\le 5$), skips tensors of rank < 2, rescales every tensor to
 norm $\le 1000$ and reverts a tensor whose step is NaN; here each is an option, off
 by default, so that the default is the paper's update. (The wrapper also clips the
@@ -125,7 +126,7 @@ def ham(
         learning_rate: $\eta > 0$ or an optax schedule (step count -> rate); it must
             be the base optimizer's rate (the exponent is $\eta(\ldots)$).
         base: the base optimizer; default `optax.sgd(learning_rate)` (GD+HAM, the
-            analysed case whose flow is `flows.HamFlow`).
+            analysed case whose flow is `papers.ham.ham_flow`).
         exponent_clip: clamp the exponent to $[-c, c]$ (wrapper: 5). Off by default.
         min_ndim: apply the hyperbolic step only to leaves with `ndim >= min_ndim`
             (wrapper: 2, skipping biases and norm parameters). Default 0: all.
