@@ -15,6 +15,7 @@ from ..references import min_l1_interpolant, min_l2_interpolant
 from ..reparam import DeepDiagonal, DiffOfSquares, Hadamard, Square
 from ..solvers import integrate, log_times
 from ._claim import Check, ClaimTable, cache_per_tolerance, running
+from ._rows import limit_row, max_err, path_row
 
 
 CLAIMS = ClaimTable("core")
@@ -53,29 +54,6 @@ def P1():
 def P2():
     """P(40, 20, 3, 1): min-L1 equals x* (exact recovery)."""
     return random_regression(40, 20, 3, 1)
-
-
-def max_err(a, b) -> float:
-    """Max-norm error of `a` against `b`, relative to max(1, |b|_inf)."""
-    a, b = np.asarray(a), np.asarray(b)
-    return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
-
-
-def limit_check(label: str, sol, predicted, tolerance: float = 1e-7) -> Check:
-    """Compare a flow's end point with a predicted limit.
-
-    The flow must have been stopped by the `stop_loss` event (converged); a run
-    that reached `t1` first counts as a failure (error = inf).
-    """
-    x, p = np.asarray(sol.x_final), np.asarray(predicted)
-    converged = sol.result == "event"
-    return Check(
-        label,
-        f"|x|_1={np.abs(p).sum():.6g}",
-        f"|x|_1={np.abs(x).sum():.6g}, loss {float(sol.loss_final):.0e}",
-        max_err(x, p) if converged else float("inf"),
-        tolerance,
-    )
 
 
 def _balanced(d, alpha):
@@ -132,31 +110,6 @@ def held_path(flow, y0, ts, stop_loss: float = PATH_STOP, **kwargs):
     x = np.asarray(sol.xs)
     pad = np.repeat(np.asarray(sol.x_final)[None, :], len(ts) - len(x), axis=0)
     return np.concatenate([x, pad]), float(sol.t_final), sol
-
-
-def path_check(
-    label: str, problem, reference, sol, tolerance: float = 1e-8, *, names=None
-) -> Check:
-    """Compare two paths saved on corresponding grids, up to convergence.
-
-    Both paths stop at PATH_STOP; they are compared on the save times both reached
-    (index by index: the grids may differ by a time change). The row states the
-    time span compared and the loss at its end, so a reader sees that the
-    comparison covers the plateaus and jumps and ends at convergence.
-    """
-    n = min(len(reference.ts), len(sol.ts))
-    predicted, measured = names or ("x_ref(t)", "x(t)")
-    if n < 2:
-        return Check(label, predicted, f"{n} common save times", float("inf"), 1)
-    loss = float(problem.loss(reference.xs[n - 1]))
-    return Check(
-        f"{label}: {n} times in [{float(reference.ts[0]):.0e}, "
-        f"{float(reference.ts[n - 1]):.3g}], loss there {loss:.0e}",
-        predicted,
-        measured,
-        max_err(sol.xs[:n], reference.xs[:n]),
-        tolerance,
-    )
 
 
 @cache_per_tolerance
@@ -228,9 +181,7 @@ def _reparam_equals_mirror():
         with running(label):
             sol = _path(RiemannianFlow(prob, Hypentropy(alpha)), jnp.zeros(prob.d))
             checks.append(
-                path_check(
-                    label, prob, uv_path(alpha), sol, names=("x_uv(t)", "x_R(t)")
-                )
+                path_row(label, prob, uv_path(alpha), sol, names=("x_uv(t)", "x_R(t)"))
             )
     return checks
 
@@ -321,7 +272,7 @@ def _hypentropy_limit():
         with running(f"P1, alpha={alpha:g}, GF on (u, v)"):
             sol = uv_limit(alpha)
         pred = predict(prob, Hypentropy(alpha), x0=jnp.zeros(prob.d))
-        checks.append(limit_check(f"P1, alpha={alpha:g}, GF on (u, v)", sol, pred.x))
+        checks.append(limit_row(f"P1, alpha={alpha:g}, GF on (u, v)", sol, pred.x))
     prob = P2()
     for alpha in (1e-3, 1e-4, 1e-5):
         pot = Hypentropy(alpha)
@@ -330,7 +281,7 @@ def _hypentropy_limit():
         with running(label):
             sol = _limit(flow, flow.initial_state(), 1e12, atol=REDUCED_ATOL)
             pred = predict(prob, pot, x0=jnp.zeros(prob.d))
-        checks.append(limit_check(label, sol, pred.x))
+        checks.append(limit_row(label, sol, pred.x))
     return checks
 
 
@@ -353,7 +304,7 @@ def _unbalanced():
     sol = _limit(GradientFlow(prob, DiffOfSquares()), (u0, v0), 1e6)
     pot = Hypentropy(scale=2 * u0 * v0, coef=0.25)
     pred = predict(prob, pot, z0=0.25 * jnp.log(u0 / v0))
-    return [limit_check("P1, u0, v0 ~ U(0.2, 1)", sol, pred.x)]
+    return [limit_row("P1, u0, v0 ~ U(0.2, 1)", sol, pred.x)]
 
 
 @CLAIMS.claim(
@@ -378,7 +329,7 @@ def _entropy():
         ("balanced m*w", Hadamard(), (w0, w0)),
     ):
         sol = _limit(GradientFlow(prob, reparam), params0, 1e6)
-        checks.append(limit_check(f"positive P(20,5,3,2), {label}", sol, pred.x))
+        checks.append(limit_row(f"positive P(20,5,3,2), {label}", sol, pred.x))
     return checks
 
 
@@ -511,7 +462,7 @@ def _depth():
             with running(label):
                 dual = _path(MirrorFlow(prob, pot), jnp.zeros(prob.d))
                 checks.append(
-                    path_check(
+                    path_row(
                         label,
                         prob,
                         dual,
@@ -526,9 +477,7 @@ def _depth():
                     1e7,
                 )
                 pred = predict(prob, pot, z0=jnp.zeros(prob.d))
-            checks.append(
-                limit_check(f"D={depth}, alpha={alpha:g}: limit", lim, pred.x)
-            )
+            checks.append(limit_row(f"D={depth}, alpha={alpha:g}: limit", lim, pred.x))
     return checks
 
 
@@ -562,14 +511,14 @@ def _time_scaling():
         q_flow = MirrorFlow(prob, Hypentropy(scale=2 * alpha**2, coef=1.0))
         q = _path(q_flow, jnp.zeros(prob.d), 4 * ts)
     return [
-        path_check(
+        path_row(
             "beta=0.2: x_mw(t) vs x_uv(t/2)",
             prob,
             uv_half,
             mw,
             names=("x_uv(t/2)", "x_mw(t)"),
         ),
-        path_check(
+        path_row(
             "alpha^2=beta/4: x_Q(4t) vs x_GF(t)",
             prob,
             uv,

@@ -26,7 +26,7 @@ from ..problems import LinearRegression
 from ..regularization import AbstractSchedule, ConstantDecay
 from ..solvers import ScipyReference, integrate
 from ._claim import Check, ClaimTable
-from .core import max_err
+from ._rows import limit_row, max_err
 from .mirror2 import m2_problem
 
 
@@ -232,13 +232,11 @@ def _flow_limit_beta0():
         pred = ham_limit(prob, alpha, 0.0, x0=x0)
         res = float(jnp.linalg.norm(prob.A @ sol.x_final - prob.b))
         checks.append(
-            Check(
+            limit_row(
                 f"P1, alpha={alpha:g} (stopped at t={float(sol.t_final):.3g}, "
                 f"|Ax-y|={res:.0e})",
-                f"|x|_1={float(jnp.sum(jnp.abs(pred.x))):.6g}",
-                f"|x|_1={float(jnp.sum(jnp.abs(sol.x_final))):.6g}",
-                max_err(sol.x_final, pred.x) if sol.result == "event" else math.inf,
-                1e-7,
+                sol,
+                pred.x,
             )
         )
     return checks

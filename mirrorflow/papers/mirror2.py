@@ -46,7 +46,7 @@ from ..regularization import (
 from ..reparam import CommutingQuadratic, DeepDiagonal, Hadamard
 from ..solvers import BDF, integrate, log_times
 from ._claim import Check, ClaimTable, cache_per_tolerance, running
-from .core import max_err
+from ._rows import limit_row, max_err
 from .mask import (
     ATOL,
     LIMIT_TS,
@@ -218,12 +218,11 @@ def _switch_off():
         with running(f"P1, alpha={alpha:g}, T={T:g}"):
             sol, pred = m2_limit(alpha, T)
         checks.append(
-            Check(
+            limit_row(
                 f"P1, alpha={alpha:g}, T={T:g} (a_T={-alpha * T:g})",
-                f"|x|_1={float(jnp.sum(jnp.abs(pred.x))):.6g}",
-                f"|Ax-y|={float(jnp.linalg.norm(prob.A @ sol.x_final - prob.b)):.0e}",
-                max_err(sol.x_final, pred.x) if _converged(sol, prob) else math.inf,
-                1e-7,
+                sol,
+                pred.x,
+                converged=_converged(sol, prob),
             )
         )
     return checks
@@ -251,15 +250,13 @@ def _cumulative():
     pred = m2_limit(*runs[0])[1]
     checks = []
     for (alpha, T), sol in zip(runs, sols, strict=True):
-        ok = _converged(sol, prob)
         checks.append(
-            Check(
+            limit_row(
                 f"(alpha, T)=({alpha:g}, {T:g}): GF on (m, w) with decay, limit vs "
-                "prediction at a=-1",
                 "argmin R_{-1}",
-                f"|x|_1={float(jnp.sum(jnp.abs(sol.x_final))):.6g}",
-                max_err(sol.x_final, pred.x) if ok else math.inf,
-                1e-7,
+                sol,
+                pred.x,
+                converged=_converged(sol, prob),
             )
         )
     for i, j in ((0, 1), (0, 2), (1, 2)):
@@ -792,12 +789,11 @@ def _range_k2():
     )
     pred = predict(prob, paths.potential, schedule=schedule, z0=paths.z0)
     checks.append(
-        Check(
+        limit_row(
             "P1, alpha=0.3 on [0, 3): limit vs argmin R_{a_T}, a_T=-0.9",
-            f"|x|_1={float(jnp.sum(jnp.abs(pred.x))):.6g}",
-            f"loss {float(sol.loss_final):.0e}",
-            max_err(sol.x_final, pred.x) if _converged(sol, prob) else math.inf,
-            1e-7,
+            sol,
+            pred.x,
+            converged=_converged(sol, prob),
         )
     )
     return checks
