@@ -144,3 +144,20 @@ def test_register_rejects_bad_ids():
         mfa.Claim("core.x", "core", "s", "", "r", "t", lambda: [])
     with pytest.raises(ValueError, match="already registered"):
         mfa.register(mfa.REGISTRY["core.min_l2"])
+
+
+def test_verify_on_two_workers_equals_one_process(capsys):
+    # Oracle: the same claims run in this process. Two papers, two spawned
+    # workers; the results come back in the order asked for.
+    from mirrorflow.app._verify import run_claims, select
+
+    chosen = select(ids=["mirror2.asymptotics", "ham.ngd_one_step"])
+    here = run_claims(chosen, workers=1, progress=False)
+    there = run_claims(chosen, workers=2, progress=False)
+    assert [r.claim.id for r in there] == ["mirror2.asymptotics", "ham.ngd_one_step"]
+    for a, b in zip(here, there, strict=True):
+        assert a.passed and b.passed
+        assert [c.error for c in a.checks] == pytest.approx([c.error for c in b.checks])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", "--workers", "0"])
+    assert exit_info.value.code == 2 and "--workers" in capsys.readouterr().err

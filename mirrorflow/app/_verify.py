@@ -6,6 +6,7 @@ the first time a command asks for claims; `import mirrorflow` never runs this.
 
 import dataclasses
 import importlib
+import sys
 import time
 import traceback
 from collections.abc import Iterable
@@ -238,3 +239,81 @@ def run_claim(claim: Claim) -> ClaimResult:
         error_line,
         tuple(records),
     )
+
+
+def _shipped(claim: Claim) -> bool:
+    """Whether a fresh process would find `claim` in the paper tables."""
+    try:
+        table = importlib.import_module(f"mirrorflow.papers.{claim.paper}").CLAIMS
+    except ImportError:
+        return False
+    return any(c is claim for c in table)
+
+
+def _run_in_worker(ids: list[str], verbose_progress: bool) -> list[tuple]:
+    """Run the claims `ids` in a fresh process (float64 on, as in the CLI).
+
+    Returns plain tuples (the claim is rebuilt from its id by the caller).
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    out = []
+    for cid in ids:
+        r = run_claim(REGISTRY[cid])
+        out.append(
+            (cid, r.checks, r.wall_time, r.exception, r.error_line, r.integrations)
+        )
+        if verbose_progress:
+            status = "PASS" if r.passed else ("ERROR" if r.exception else "FAIL")
+            print(
+                f"{cid} ... {status} ({r.wall_time:.1f} s)", file=sys.stderr, flush=True
+            )
+    return out
+
+
+def run_claims(
+    selected: list[Claim], *, workers: int = 1, progress: bool = True
+) -> list[ClaimResult]:
+    """Run claims, in order, on `workers` processes (one paper per task).
+
+    Claims of one paper share cached flows, so a paper runs in one process; the
+    papers are handed to the workers as they free up. Claims registered at run
+    time (not in a paper table) and `workers = 1` run here, in this process.
+    Results come back in the order of `selected`; progress lines go to stderr.
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"run_claims: `workers` must be an int >= 1, got {workers!r}.")
+    papers: dict[str, list[str]] = {}
+    for c in selected:
+        papers.setdefault(c.paper, []).append(c.id)
+    if workers == 1 or len(papers) == 1 or not all(_shipped(c) for c in selected):
+        results = []
+        for i, c in enumerate(selected, 1):
+            if progress:
+                print(f"[{i}/{len(selected)}] {c.id} ...", end="", file=sys.stderr)
+                sys.stderr.flush()
+            r = run_claim(c)
+            results.append(r)
+            if progress:
+                status = "PASS" if r.passed else ("ERROR" if r.exception else "FAIL")
+                print(f" {status} ({r.wall_time:.1f} s)", file=sys.stderr, flush=True)
+        return results
+    import concurrent.futures
+    import multiprocessing
+
+    by_id: dict[str, ClaimResult] = {}
+    context = multiprocessing.get_context("spawn")  # JAX does not survive fork
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(papers)), mp_context=context
+    ) as pool:
+        futures = {
+            pool.submit(_run_in_worker, ids, progress): paper
+            for paper, ids in papers.items()
+        }
+        for fut in concurrent.futures.as_completed(futures):
+            for cid, checks, wall, exc, line, records in fut.result():
+                by_id[cid] = ClaimResult(
+                    REGISTRY[cid], tuple(checks), wall, exc, line, tuple(records)
+                )
+    return [by_id[c.id] for c in selected]

@@ -79,13 +79,21 @@ def table(results: list[ClaimResult], *, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
-def summary(results: list[ClaimResult]) -> str:
+def summary(
+    results: list[ClaimResult], wall_time: float | None = None, workers: int = 1
+) -> str:
+    """The last line of `verify`: passed/failed, and the time taken.
+
+    The claims' own times add up to the first number; with `wall_time` (the
+    command's elapsed time) and several `workers` both are shown.
+    """
     passed = sum(r.passed for r in results)
     total_time = sum(r.wall_time for r in results)
-    return (
-        f"{passed}/{len(results)} claims passed, {len(results) - passed} failed "
-        f"({total_time:.1f} s)"
-    )
+    timing = f"{total_time:.1f} s"
+    if wall_time is not None and workers > 1:
+        timing += f" of claims, {wall_time:.1f} s on {workers} workers"
+    failed = len(results) - passed
+    return f"{passed}/{len(results)} claims passed, {failed} failed ({timing})"
 
 
 def markdown(results: list[ClaimResult]) -> str:

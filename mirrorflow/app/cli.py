@@ -6,7 +6,9 @@ on success, 1 when a claim fails, an experiment raises or a benchmark is inaccur
 """
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -25,8 +27,18 @@ def _write(path: str, text: str, parser: argparse.ArgumentParser) -> None:
         parser.exit(2, f"mirrorflow: cannot write {path!r}: {err.strerror}\n")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def _cmd_verify(args, parser) -> int:
-    from ._verify import run_claim, select
+    from ._verify import run_claims, select
     from ._verify_report import markdown, summary, table, to_json
 
     try:
@@ -44,19 +56,11 @@ def _cmd_verify(args, parser) -> int:
             file=sys.stderr,
         )
         return 2
-    results = []
-    for i, c in enumerate(claims, 1):
-        if not args.quiet:
-            print(
-                f"[{i}/{len(claims)}] {c.id} ...", end="", file=sys.stderr, flush=True
-            )
-        r = run_claim(c)
-        results.append(r)
-        if not args.quiet:
-            status = "PASS" if r.passed else ("ERROR" if r.exception else "FAIL")
-            print(f" {status} ({r.wall_time:.1f} s)", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    results = run_claims(claims, workers=args.workers, progress=not args.quiet)
+    wall = time.perf_counter() - start
     print(table(results, verbose=args.verbose))
-    print(summary(results))
+    print(summary(results, wall, args.workers))
     if args.json:
         _write(args.json, to_json(results), parser)
     if args.markdown:
@@ -322,6 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="show every check of every claim"
     )
     v.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    v.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
+        help="processes to run the papers on (default: min(2, CPUs); 1 runs "
+        "everything in this process)",
+    )
     v.set_defaults(func=_cmd_verify)
     ls = sub.add_parser("list", help="list the claims and the experiments")
     _experiments_dir_option(ls)
