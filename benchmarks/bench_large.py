@@ -51,7 +51,7 @@ _CHILD = textwrap.dedent(
         start = time.perf_counter()
         sol = mf.integrate(
             red, red.initial_state(), 0.0, 1e6, ts=ts, solver=solver,
-            rtol=1e-10, atol=1e-12, stop_loss=0.5e-16, max_steps=100_000,
+            stop_loss=0.5e-16, max_steps=100_000,
         )
         jax.block_until_ready(sol.xs)
         return sol, time.perf_counter() - start
