@@ -1,4 +1,4 @@
-r"""Independent referees: the lasso, and the minimum-L1 and minimum-L2 interpolants.
+r"""Independent referees: the lasso, min-L1, min-L2 and min-nuclear-norm interpolants.
 
 These solvers check the flows and the predictions; they share no code with them. They
 are not the JAX damped Newton of `mirrorflow.predictions`:
@@ -7,11 +7,13 @@ are not the JAX damped Newton of `mirrorflow.predictions`:
   found support, with a certificate of the lasso's KKT (subgradient) conditions;
 - `min_l1_interpolant`: basis pursuit as a linear program (`scipy.optimize.linprog`,
   HiGHS), polished on the found support;
-- `min_l2_interpolant`: the closed form $x_0 + A^+(b - Ax_0)$ (numpy pseudo-inverse).
+- `min_l2_interpolant`: the closed form $x_0 + A^+(b - Ax_0)$ (numpy pseudo-inverse);
+- `min_nuclear_norm`: the convex program $\min\|X\|_*$ subject to the measurements
+  (cvxpy), with its duality gap as certificate.
 
-`lasso` returns a `Prediction` (the result type of `mirrorflow.predictions`, defined
-here so that this package imports nothing from the predictions); the interpolants
-return numpy arrays.
+`lasso` and `min_nuclear_norm` return a `Prediction` (the result type of
+`mirrorflow.predictions`, defined here so that this package imports nothing from the
+predictions); the interpolants return numpy arrays.
 """
 
 from ._interpolants import (
@@ -19,6 +21,7 @@ from ._interpolants import (
     min_l2_interpolant as min_l2_interpolant,
 )
 from ._lasso import lasso as lasso
+from ._nuclear import min_nuclear_norm as min_nuclear_norm
 
 
-__all__ = ["lasso", "min_l1_interpolant", "min_l2_interpolant"]
+__all__ = ["lasso", "min_l1_interpolant", "min_l2_interpolant", "min_nuclear_norm"]

@@ -8,3 +8,5 @@ from ._diagonal import (
     Hadamard as Hadamard,
     Square as Square,
 )
+from ._matrix import MatrixFactorization as MatrixFactorization
+from ._two_layer_diagonal import TwoLayerDiagonal as TwoLayerDiagonal
