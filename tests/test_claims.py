@@ -23,6 +23,7 @@ SPEC_CORE_IDS = {
     "core.time_scaling",
     "core.gd_matches_flow",
     "core.mirror_descent_limit",
+    "core.shape_init_limit",
 }
 
 

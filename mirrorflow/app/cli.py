@@ -60,7 +60,8 @@ def _cmd_verify(args, parser) -> int:
     results = run_claims(claims, workers=args.workers, progress=not args.quiet)
     wall = time.perf_counter() - start
     print(table(results, verbose=args.verbose))
-    print(summary(results, wall, args.workers))
+    used = min(args.workers, len({c.paper for c in claims}))
+    print(summary(results, wall, used))
     if args.json:
         _write(args.json, to_json(results), parser)
     if args.markdown:
