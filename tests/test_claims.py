@@ -24,6 +24,7 @@ SPEC_CORE_IDS = {
     "core.gd_matches_flow",
     "core.mirror_descent_limit",
     "core.shape_init_limit",
+    "core.matrix_sensing_nuclear",
 }
 
 
