@@ -25,6 +25,7 @@ SPEC_CORE_IDS = {
     "core.mirror_descent_limit",
     "core.shape_init_limit",
     "core.matrix_sensing_nuclear",
+    "core.factorization_conservation",
 }
 
 
