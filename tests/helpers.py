@@ -1,6 +1,8 @@
 """Shared test helpers: tolerant comparison, tables of potentials and problems."""
 
+import jax
 import jax.numpy as jnp
+import jax.tree_util as jtu
 import numpy as np
 
 import mirrorflow as mf
@@ -57,3 +59,32 @@ def potentials_under_test(d: int = 6):
             real,
         ),
     ]
+
+
+def optimize_twice_without_retracing(
+    optimizer, objective, first, second, params0, steps
+):
+    """Run `mf.optimize` on two problems of the same shapes; assert one trace.
+
+    `objective(problem, params)` must append to `traces` (a Python side effect, so
+    it runs only while JAX traces); the problem is passed through
+    `jax.tree_util.Partial`, so its data are traced arguments. optax's bias
+    correction raises a Python float to an int32 count, which the tests' strict
+    promotion refuses, hence the standard promotion around the calls.
+
+    Returns:
+        The two `OptimizeResult`s.
+    """
+    traces = []
+
+    def counted(problem, params):
+        traces.append(1)
+        return objective(problem, params)
+
+    with jax.numpy_dtype_promotion("standard"):
+        res1 = mf.optimize(optimizer, jtu.Partial(counted, first), params0, steps)
+        n = len(traces)
+        assert n > 0
+        res2 = mf.optimize(optimizer, jtu.Partial(counted, second), params0, steps)
+    assert len(traces) == n, "the second problem of the same shapes retraced"
+    return res1, res2

@@ -3,7 +3,6 @@
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import jax.tree_util as jtu
 import numpy as np
 import optax
 import pytest
@@ -17,6 +16,8 @@ from mirrorflow.problems import (
     attention_init,
     digits_tokens,
 )
+
+from .helpers import optimize_twice_without_retracing
 
 
 FACTORS = AttentionFactors()
@@ -198,11 +199,7 @@ def test_parameter_flow(decay):
 # ---------------------------------------------------------------- discrete training
 
 
-_TRACES = []
-
-
-def _counted_objective(problem, params):
-    _TRACES.append(1)  # runs once per trace, never per step
+def _objective(problem, params):
     return problem.loss(FACTORS.to_x(params))
 
 
@@ -213,19 +210,9 @@ def test_adamw_float32_on_digits_does_not_recompile_on_new_data():
     second, _ = digits_tokens(1, dtype=jnp.float32)
     params0 = attention_init(jr.PRNGKey(0), 8, 10, fixed_value=True, dtype=jnp.float32)
     optimizer = optax.adamw(3e-3, weight_decay=1e-2)
-    _TRACES.clear()
-    # optax's bias correction raises a Python float to an int32 count, which
-    # strict promotion (conftest) refuses; our loss is float32 throughout.
-    with jax.numpy_dtype_promotion("standard"):
-        res1 = mf.optimize(
-            optimizer, jtu.Partial(_counted_objective, first), params0, 30
-        )
-        traces = len(_TRACES)
-        assert traces > 0
-        res2 = mf.optimize(
-            optimizer, jtu.Partial(_counted_objective, second), params0, 30
-        )
-    assert len(_TRACES) == traces
+    res1, res2 = optimize_twice_without_retracing(
+        optimizer, _objective, first, second, params0, 30
+    )
     for res, prob in ((res1, first), (res2, second)):
         assert res.params.V is None
         assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(res.params))

@@ -12,6 +12,8 @@ from jax.test_util import check_grads
 import mirrorflow as mf
 from mirrorflow.problems import LoRALinear, LoRAMLP, lora_init, lora_regression
 
+from .helpers import optimize_twice_without_retracing
+
 
 class _Products(mf.AbstractReparam):
     """A minimal adapter reparameterization: pairs ((B1, A1), ...) -> flat (B A)s."""
@@ -225,14 +227,6 @@ def test_parameter_flow(decay):
 # ---------------------------------------------------------------- discrete training
 
 
-_TRACES = []
-
-
-def _counted_objective(problem, params):
-    _TRACES.append(1)  # runs once per trace, never per step
-    return problem.loss(PRODUCTS.to_x(params))
-
-
 def _float32(prob):
     return LoRALinear(
         *(a.astype(jnp.float32) for a in (prob.W0, prob.inputs, prob.targets))
@@ -246,19 +240,9 @@ def test_adamw_float32_trains_without_recompiling_on_new_data():
     second = _float32(lora_regression(1, d=8, n=64))
     params0 = (lora_init(jr.PRNGKey(0), 8, 8, 4, dtype=jnp.float32),)
     optimizer = optax.adamw(1e-2, weight_decay=0.1)
-    _TRACES.clear()
-    # optax's bias correction raises a Python float to an int32 count, which
-    # strict promotion (conftest) refuses; our loss is float32 throughout.
-    with jax.numpy_dtype_promotion("standard"):
-        res1 = mf.optimize(
-            optimizer, jtu.Partial(_counted_objective, first), params0, 200
-        )
-        traces = len(_TRACES)
-        assert traces > 0
-        res2 = mf.optimize(
-            optimizer, jtu.Partial(_counted_objective, second), params0, 200
-        )
-    assert len(_TRACES) == traces
+    res1, res2 = optimize_twice_without_retracing(
+        optimizer, _adapter_objective, first, second, params0, 200
+    )
     for res, prob in ((res1, first), (res2, second)):
         assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(res.params))
         loss0 = float(_adapter_objective(prob, params0))

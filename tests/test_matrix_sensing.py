@@ -11,6 +11,7 @@ import scipy.optimize
 
 import mirrorflow as mf
 from mirrorflow import spectral
+from mirrorflow.papers.core import common_basis, diagonal_design
 from mirrorflow.problems import MatrixSensing, random_sensing
 from mirrorflow.references import min_l1_interpolant, min_nuclear_norm
 from mirrorflow.reparam import MatrixFactorization
@@ -19,23 +20,6 @@ from mirrorflow.reparam import MatrixFactorization
 def rel_err(a, b) -> float:
     a, b = np.asarray(a), np.asarray(b)
     return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
-
-
-def common_basis(problem):
-    """The eigenbasis shared by commuting symmetric measurements.
-
-    Computed here from the measurements alone (not from the generator): the
-    eigenvectors of a generic combination sum_i c_i A_i, whose eigenvalues are
-    distinct with probability one.
-    """
-    c = np.random.default_rng(123).standard_normal(problem.n)
-    combo = np.einsum("i,iab->ab", c, np.asarray(problem.measurements))
-    return np.linalg.eigh(combo)[1]
-
-
-def diagonal_design(problem, P, Q):
-    """a_ij = p_j^T A_i q_j: the measurements in the bases (P, Q)."""
-    return np.einsum("iab,aj,bj->ij", np.asarray(problem.measurements), P, Q)
 
 
 # --- the parameter-space flow on (U, V): solvers, loss, conservation --------------

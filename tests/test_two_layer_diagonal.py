@@ -4,9 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import scipy.optimize
 
 import mirrorflow as mf
+from mirrorflow.papers.core import factor_turn_referee, shape_init
 from mirrorflow.regularization import SwitchOff
 from mirrorflow.reparam import TwoLayerDiagonal
 
@@ -20,10 +20,9 @@ def _max_abs(a, b) -> float:
 
 
 def _shape_init(alpha: float, s: float, d: int):
-    """Azulay et al.'s symmetric shape start: u0 v0 = alpha, (u0/v0)^2 = (1-s)/(1+s)."""
-    u0 = np.sqrt(alpha * (1 - s) / (1 + s))
-    v0 = np.sqrt(alpha * (1 + s) / (1 - s))
-    return tuple(jnp.full(d, val) for val in (u0, v0, u0, v0)), u0, v0
+    """Azulay et al.'s symmetric shape start and its two factor values u0, v0."""
+    params0 = shape_init(alpha, s, d)
+    return params0, float(params0[0][0]), float(params0[1][0])
 
 
 @pytest.fixture(scope="module")
@@ -147,61 +146,6 @@ def test_conserved_quantities_along_the_flow(paths, small):
 # --- (b) the limit: predict and an independent primal solve -----------------------
 
 
-def _bregman_referee(params0, A, b):
-    """argmin_{Ax=b} D_R(x, x0) by SLSQP, R built from the factors, not the formula.
-
-    The dual time z turns each pair hyperbolically (u+ = u+0 cosh z + v+0 sinh z,
-    v+ = v+0 cosh z + u+0 sinh z; u-, v- with -sinh), so the inverse mirror map is
-    x(z) = u+ v+ - u- v- at z (z = 0 at x0). R*(z) = int_0^z x by Gauss-Legendre
-    quadrature, z(x) by brentq, R(x) = z x - R*(z) with R(x0) = 0 and grad R(x0) = 0,
-    so D_R(x, x0) = R(x).
-    """
-    up, vp, um, vm = (np.asarray(a) for a in params0)
-    nodes, weights = np.polynomial.legendre.leggauss(40)
-
-    def x_of_z(z, i):
-        ch, sh = np.cosh(z), np.sinh(z)
-        return (up[i] * ch + vp[i] * sh) * (vp[i] * ch + up[i] * sh) - (
-            um[i] * ch - vm[i] * sh
-        ) * (vm[i] * ch - um[i] * sh)
-
-    def z_of_x(x):
-        z = np.empty_like(x)
-        for i, xi in enumerate(x):
-            lo, hi = -1.0, 1.0
-            while x_of_z(lo, i) > xi:
-                lo *= 2.0
-            while x_of_z(hi, i) < xi:
-                hi *= 2.0
-            z[i] = scipy.optimize.brentq(
-                lambda s, i=i, xi=xi: x_of_z(s, i) - xi, lo, hi, xtol=1e-15, rtol=1e-15
-            )
-        return z
-
-    def conjugate(z):
-        return sum(
-            0.5 * zi * np.dot(weights, x_of_z(0.5 * zi * (nodes + 1.0), i))
-            for i, zi in enumerate(z)
-        )
-
-    def divergence(x):
-        z = z_of_x(x)
-        return float(z @ x - conjugate(z))
-
-    x0 = up * vp - um * vm
-    start = x0 + np.linalg.pinv(A) @ (b - A @ x0)
-    res = scipy.optimize.minimize(
-        divergence,
-        start,
-        jac=z_of_x,
-        method="SLSQP",
-        constraints=[{"type": "eq", "fun": lambda x: A @ x - b, "jac": lambda x: A}],
-        options={"ftol": 1e-16, "maxiter": 500},
-    )
-    assert res.success, res.message
-    return res.x
-
-
 def test_limit_is_the_bregman_projection(small):
     # Oracles: the flow run to convergence (LSODA, loss <= 1e-24) against predict
     # (damped Newton on the dual, certificate 1e-12): 1e-9 (the loss floor gives
@@ -216,7 +160,7 @@ def test_limit_is_the_bregman_projection(small):
     x0 = NET.to_x(params0)
     pred = mf.predict(prob, NET.induced_potential(params0), x0=x0)
     assert _max_abs(sol.x_final, pred.x) <= 1e-9
-    referee = _bregman_referee(params0, np.asarray(prob.A), np.asarray(prob.b))
+    referee = factor_turn_referee(params0, np.asarray(prob.A), np.asarray(prob.b))
     assert _max_abs(referee, pred.x) <= 1e-8
     assert _max_abs(referee, sol.x_final) <= 1e-8
 

@@ -26,7 +26,7 @@ import numpy as np
 import mirrorflow as mf
 from mirrorflow import spectral
 from mirrorflow.app import COLORS, Experiment, new_figure, paper_style, save_figure
-from mirrorflow.papers.core import common_basis
+from mirrorflow.papers.core import eigenvalue_projection
 from mirrorflow.problems import random_sensing
 from mirrorflow.references import min_nuclear_norm
 from mirrorflow.reparam import MatrixFactorization
@@ -75,14 +75,8 @@ def run(config: Config, quick: bool) -> dict:
             dist.append(float(np.max(np.abs(x - x_best))))
             nuc.append(float(spectral.nuclear_norm(x.reshape(m, m))))
             if tag == "commuting":
-                Q = common_basis(prob)
-                a_diag = np.einsum("iab,aj,bj->ij", np.asarray(prob.measurements), Q, Q)
-                pot = mf.Square().induced_potential(jnp.full(m, float(a)))
-                lam = mf.predict(
-                    mf.LinearRegression(a_diag, prob.b), pot, x0=jnp.full(m, a**2)
-                ).x
-                expected = (Q * np.asarray(lam)) @ Q.T
-                proj.append(float(np.max(np.abs(x - expected.reshape(-1)))))
+                expected = eigenvalue_projection(prob, float(a))
+                proj.append(float(np.max(np.abs(x - expected))))
         out |= {
             f"{tag}_dist": np.asarray(dist),
             f"{tag}_nuclear": np.asarray(nuc),
