@@ -2,15 +2,14 @@
 
 import math
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import mirrorflow as mf
+from mirrorflow.papers.mirror2 import L2_DOSE, WeightedDecayDeepDiagonal, l2_schedules
 from mirrorflow.problems import SparseCoding, random_sparse_coding
-from mirrorflow.regularization import ExponentialDecay, SwitchOff
 
 
 LSODA = mf.ScipyReference("LSODA", rtol=1e-12, atol=1e-14)
@@ -180,37 +179,9 @@ def test_limit_is_the_bregman_projection_onto_dx_equals_y(codes):
 # --- L2 decay on x = u^{2k} - v^{2k} (k = 2) ---------------------------------------
 
 
-class _WeightedL2DeepDiagonal(mf.AbstractReparam):
-    """$x = u^D - v^D$ whose decay penalty is $\\sum_i c_i(u_i^2 + v_i^2)$.
-
-    Plain L2 when every $c_i = 1$: the penalty Mirror, Mirror (Cor 3.1) calls
-    inadmissible for depth $D = 2k > 2$ (its admissible one is $u^D + v^D$).
-    """
-
-    depth: int = eqx.field(static=True)
-    weights: jax.Array
-
-    def to_x(self, params):
-        return mf.DeepDiagonal(self.depth).to_x(params)
-
-    def conserved(self, params):
-        return mf.DeepDiagonal(self.depth).conserved(params)
-
-    def induced_potential(self, params0):
-        return mf.DeepDiagonal(self.depth).induced_potential(params0)
-
-    @property
-    def time_factor(self) -> float:
-        return 1.0
-
-    def penalty(self, params):
-        u, v = params
-        return jnp.sum(self.weights * (u**2 + v**2))
-
-
 # Two schedules of equal total dose 0.3 and different shapes.
-_SCHEDULES = (SwitchOff(0.3, 1.0), ExponentialDecay(0.1, 3.0))
-_DOSE = 0.3
+_SCHEDULES = l2_schedules()
+_DOSE = L2_DOSE
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +195,7 @@ def l2_runs():
         ("uniform", jnp.ones(8)),
         ("weighted", jnp.linspace(0.5, 2.0, 8)),
     ):
-        reparam = _WeightedL2DeepDiagonal(4, weights)
+        reparam = WeightedDecayDeepDiagonal(4, weights, 2)
         runs[name] = [
             mf.integrate(
                 mf.GradientFlow(prob, reparam, schedule),
@@ -272,6 +243,7 @@ def test_plain_l2_decay_on_deep_diagonal_is_a_time_change(l2_runs):
     assert _max_abs(admissible, predicted) >= 0.1
 
 
+@pytest.mark.slow  # the same runs are the claim mirror2.inadmissible_l2 (verify)
 def test_weighted_l2_decay_makes_the_limit_depend_on_the_schedule(l2_runs):
     # With weights c_i the clock factor e^{-4(k-1) c_i Lambda_t} differs between
     # coordinates, zeta leaves range(A^T) and the limit depends on the schedule's
