@@ -5,14 +5,19 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def mlp_init(key, hidden: int) -> dict:
-    """He-initialized 64-hidden-10 MLP with zero biases: `W1, b1, W2, b2`."""
+def mlp_init(key, hidden: int, dtype=None) -> dict:
+    """He-initialized 64-hidden-10 MLP with zero biases: `W1, b1, W2, b2`.
+
+    `dtype`: the floating dtype of the draws (default: JAX's default float, which
+    follows `jax_enable_x64`; pass `jnp.float32` for values that do not).
+    """
+    dtype = jnp.result_type(float) if dtype is None else dtype
     k1, k2 = jax.random.split(key)
     return {
-        "W1": jax.random.normal(k1, (64, hidden)) * np.sqrt(2.0 / 64),
-        "b1": jnp.zeros(hidden),
-        "W2": jax.random.normal(k2, (hidden, 10)) * np.sqrt(2.0 / hidden),
-        "b2": jnp.zeros(10),
+        "W1": jax.random.normal(k1, (64, hidden), dtype) * float(np.sqrt(2.0 / 64)),
+        "b1": jnp.zeros(hidden, dtype),
+        "W2": jax.random.normal(k2, (hidden, 10), dtype) * float(np.sqrt(2.0 / hidden)),
+        "b2": jnp.zeros(10, dtype),
     }
 
 
