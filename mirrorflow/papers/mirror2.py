@@ -1,4 +1,6 @@
-r"""The `mirror2.` claims on linear models (docs/theory/mirror_mirror.md).
+r"""The `mirror2.` claims (docs/theory/mirror_mirror.md): linear models, then the
+model zoo (sparse coding, one attention layer, LoRA; Figs. 2-4 and recipes R-M2 to
+R-M4, with the shared runs their experiments plot).
 
 **Conventions.** Mirror, Mirror uses the loss $\tfrac{1}{2n}\|Ax-y\|^2$, the penalty
 $\tfrac{\alpha_t}{2}(\|m\|^2 + \|w\|^2)$ (and $\tfrac{\alpha_t}{2}w^\top Bw$, but
