@@ -24,6 +24,7 @@ PAPER_MODULES = (
     "mirrorflow.papers.mask",
     "mirrorflow.papers.mirror2",
     "mirrorflow.papers.ham",
+    "mirrorflow.papers.signin",
 )
 
 

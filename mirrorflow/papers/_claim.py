@@ -90,6 +90,7 @@ DOCS_PAGES = {
     "mask": "mask_in_the_mirror.md",
     "mirror2": "mirror_mirror.md",
     "ham": "ham.md",
+    "signin": "sign_in.md",
 }
 
 
@@ -110,6 +111,9 @@ SHORT_NAMES = {
     "Jacobs & Burkholz, Mask in the Mirror, ICLR 2025": "MaskMirror",
     "Jacobs, Zhou & Burkholz, Mirror, Mirror of the Flow, ICML 2025": "MirrorMirror",
     "Jacobs, Gadhikar, Rubio-Madrigal & Burkholz, HAM, ICLR 2026": "HAM",
+    "Gadhikar, Jacobs, Zhou & Burkholz, Sign-In to the Lottery, NeurIPS 2025": (
+        "SignIn"
+    ),
 }
 
 

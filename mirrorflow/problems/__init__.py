@@ -26,6 +26,7 @@ from ._matrix_sensing import (
     MatrixSensing as MatrixSensing,
     random_sensing as random_sensing,
 )
+from ._relu_neuron import ReluNeuron as ReluNeuron
 from ._sparse_coding import (
     SparseCoding as SparseCoding,
     random_sparse_coding as random_sparse_coding,

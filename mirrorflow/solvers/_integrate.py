@@ -3,6 +3,7 @@
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 
 import diffrax as dfx
 import equinox as eqx
@@ -12,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.integrate
 import scipy.optimize
+from jaxtyping import Array
 
 from .._types import PyTree
 from ..flows import AbstractFlow
@@ -119,13 +121,22 @@ def _check_times(t0, t1, ts):
 
 @eqx.filter_jit
 def _diffrax_solve(
-    flow, y0, t0, t1, ts, solver, controller, dt0, max_steps, stop_loss, args
+    flow, y0, t0, t1, ts, solver, controller, dt0, max_steps, stop_loss, args, stop_when
 ):
     term = dfx.ODETerm(flow.vector_field)
     saveat = dfx.SaveAt(subs=[dfx.SubSaveAt(ts=ts), dfx.SubSaveAt(t1=True)])
+
+    def stop(t, y, args, **kwargs):
+        hit = jnp.asarray(False)
+        if stop_loss is not None:
+            hit = hit | (flow.loss(y) <= stop_loss)
+        if stop_when is not None:
+            hit = hit | jnp.asarray(stop_when(y), bool)
+        return hit
+
     event = None
-    if stop_loss is not None:
-        event = dfx.Event(lambda t, y, args, **kwargs: flow.loss(y) <= stop_loss)
+    if stop_loss is not None or stop_when is not None:
+        event = dfx.Event(stop)
     return dfx.diffeqsolve(
         term,
         solver,
@@ -195,6 +206,7 @@ def integrate(
     dt0: float | None = None,
     max_steps: int = 200_000,
     stop_loss: float | None = None,
+    stop_when: Callable[[PyTree], Array] | None = None,
     throw: bool = True,
     args: PyTree = None,
 ) -> Solution:
@@ -232,6 +244,10 @@ def integrate(
             Use it to measure limits: integrating far past convergence lets round-off
             drift the state along the solution set and can stall a tight-tolerance
             solver near the noise floor. Save times after the event are dropped.
+        stop_when: a function of the state returning a scalar bool; the solve stops
+            at the end of the first step where it is true (a terminating event, no
+            root finding; e.g. a neuron whose weight reaches zero). Diffrax solvers
+            only. Combined with `stop_loss`, the first of the two stops it.
         throw: raise on solver failure; if False, inspect `Solution.result` (a
             `Result`) and use the valid prefix `ts`, `ys` up to `t_final`.
         args: passed through to the vector field.
@@ -259,6 +275,17 @@ def integrate(
             f"integrate: `max_steps` must be a positive int, got {max_steps!r}."
         )
     _own_tolerances(solver, rtol, atol, stepsize_controller)
+    if stop_when is not None and not callable(stop_when):
+        raise ValueError(
+            "integrate: `stop_when` must be a function of the state returning a "
+            f"scalar bool, got {type(stop_when).__name__}."
+        )
+    if stop_when is not None and isinstance(solver, BDF | ScipyReference):
+        raise ValueError(
+            f"integrate: `stop_when` is supported by diffrax solvers only, not "
+            f"{type(solver).__name__}; use a diffrax solver (e.g. diffrax.Kvaerno5()) "
+            "or stop on the loss with `stop_loss`."
+        )
     rtol = 1e-10 if rtol is None else rtol
     atol = 1e-12 if atol is None else atol
     scale = _audit.tolerance_scale()
@@ -293,6 +320,7 @@ def integrate(
             max_steps,
             stop_loss,
             args,
+            stop_when,
         )
     if to_convergence and sol.result in (Result.successful, Result.max_steps_reached):
         sol = dataclasses.replace(sol, result=Result.stalled)
@@ -424,6 +452,7 @@ def _diffrax_integrate(
     max_steps,
     stop_loss,
     args,
+    stop_when=None,
 ):
     if solver is None:
         solver = dfx.Kvaerno5()
@@ -458,6 +487,7 @@ def _diffrax_integrate(
         max_steps,
         stop,
         args,
+        stop_when,
     )
     wall = time.perf_counter() - start
     (ts_out, t_end), (ys, y_end) = sol.ts, sol.ys
