@@ -16,6 +16,7 @@ from ._pilot import (
     pilot as pilot,
     pilot_init as pilot_init,
 )
+from ._sign_in import sign_flips as sign_flips, sign_in as sign_in
 from ._weight_decay import (
     MaskWeight as MaskWeight,
     PilotWeightDecayState as PilotWeightDecayState,

@@ -75,8 +75,17 @@ def _check_float(value, name: str, *, positive: bool) -> float:
 _NAN_POLICIES = ("raise", "revert", "ignore")
 
 
-def _report_nonfinite(grads):
+_HAM_NONFINITE = (
+    "ham: the gradient contains NaN/inf (nan_policy='raise'). Check the loss "
+    "and the data; nan_policy='revert' keeps the base step of a leaf whose "
+    "hyperbolic step is not finite, 'ignore' propagates."
+)
+
+
+def _report_nonfinite(grads, message: str = _HAM_NONFINITE):
     """Raise at run time (also under jit/vmap) if a gradient entry is NaN or inf.
+
+    `message` is the error's text (default: ham's; `sign_in` passes its own).
 
     The check gates a scalar 1.0 that the gradients are multiplied by (exact; the
     multiply fuses into the step), so it costs one reduction over the gradients;
@@ -90,9 +99,7 @@ def _report_nonfinite(grads):
     gate = eqx.error_if(
         jnp.ones((), jnp.float32),
         ~finite,
-        "ham: the gradient contains NaN/inf (nan_policy='raise'). Check the loss "
-        "and the data; nan_policy='revert' keeps the base step of a leaf whose "
-        "hyperbolic step is not finite, 'ignore' propagates.",
+        message,
     )
     return jax.tree.map(lambda g: g * gate.astype(g.dtype), grads)
 
