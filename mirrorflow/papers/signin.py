@@ -19,7 +19,7 @@ import optax
 import scipy.integrate
 
 from ..flows import GradientFlow, MirrorFlow
-from ..optimizers import hadamard_reparam, pilot_init
+from ..optimizers import hadamard_reparam, optimize, pilot_init, sign_in
 from ..potentials import SquaredNorm
 from ..problems import LinearRegression, ReluNeuron
 from ..regularization import ConstantDecay
@@ -485,4 +485,80 @@ def _discrete_phase():
             math.inf if far else float(len(bad)),
             2.0,
         )
+    ]
+
+
+# --- from the optimizer to its flow ---------------------------------------------------
+
+
+def sign_in_flow(prob, theta0, beta0: float, period: float, T: float, decay=0.0):
+    r"""Sign-In's flow: gradient flow on $(m, w)$ with weight decay
+    `decay` $\cdot(\|m\|^2 + \|w\|^2)$ from the split (SI-2) of `theta0`, re-split
+    every `period` time units (the reset), up to `T`; returns $\theta(T)$. Without
+    decay the reset is the identity on the flow ($\beta$ is conserved)."""
+    theta = jnp.asarray(theta0)
+    flow = GradientFlow(prob, Hadamard(), ConstantDecay(decay) if decay else None)
+    t = 0.0
+    while t < T - 1e-12:
+        span = min(period, T - t)
+        params = split(theta, beta0)
+        sol = integrate(flow, params, 0.0, span, ts=[span])
+        theta, t = sol.x_final, t + span
+    return theta
+
+
+@CLAIMS.claim(
+    "signin.discrete_to_flow",
+    citation=f"{CITATION}, the optimizer as the discretization of its flow "
+    "(derived: docs/theory/sign_in.md)",
+    statement="Sign-In with SGD at step eta and decoupled decay (reset every tau / eta "
+    "steps) tracks gradient flow on (m, w) with decay, re-split every tau, with error "
+    "O(eta); without decay the resets are the identity on the flow.",
+    reference="the flow integrated by segments (diffrax, rtol 1e-10) with (SI-2) "
+    "between them; fitted slope of log error against log eta",
+    tolerance_origin="slope 1 +- 0.2 over eta in {4, 2, 1} x 1e-3 (first-order "
+    "method; the flow's error ~1e-10 is far below the smallest gap); identity 1e-9",
+)
+def _discrete_to_flow():
+    prob, m0, w0 = _least_squares()
+    theta0, beta0, tau, T, wd = m0 * w0, 1.0, 0.5, 2.0, 0.5
+    with running("flows to T = 2, with and without resets"):
+        # optax's decoupled decay wd * p on (m, w) is the penalty (wd / 2)(m^2 + w^2).
+        ref = sign_in_flow(prob, theta0, beta0, tau, T, decay=wd / 2)
+        no_reset = sign_in_flow(prob, theta0, beta0, T, T, decay=wd / 2)
+        plain = sign_in_flow(prob, theta0, beta0, tau, T)
+        plain_no_reset = sign_in_flow(prob, theta0, beta0, T, T)
+    etas, errs = (4e-3, 2e-3, 1e-3), []
+    for eta in etas:
+        steps, every = round(T / eta), round(tau / eta)
+        base = optax.chain(optax.add_decayed_weights(wd), optax.sgd(eta))
+        opt = sign_in(base, beta0=beta0, reset_every=every, mask=True)
+        with running(f"Sign-In SGD eta={eta:g}, {steps} steps"):
+            res = optimize(opt, prob.loss, theta0, steps)
+        errs.append(max_err(res.params, ref))
+    slope = float(np.polyfit(np.log(etas), np.log(errs), 1)[0])
+    gap = max_err(no_reset, ref)
+    return [
+        Check(
+            "least squares (N=20, D=5), beta0 = 1, decay 0.5, tau = 0.5, T = 2; "
+            "errors " + ", ".join(f"{e:.3g}" for e in errs),
+            1.0,
+            slope,
+            abs(slope - 1.0),
+            0.2,
+        ),
+        Check(
+            "with decay the resets matter: flow without resets vs with, at T",
+            ">= 10 x the largest error",
+            f"{gap:.3g} apart",
+            10 * max(errs) / gap,
+            1.0,
+        ),
+        Check(
+            "without decay the resets are the identity on the flow (beta conserved)",
+            "equal",
+            "with vs without resets",
+            max_err(plain, plain_no_reset),
+            1e-9,
+        ),
     ]
