@@ -10,6 +10,9 @@ ScalarLike: TypeAlias = float | Float[ArrayLike, ""]
 Vector: TypeAlias = Float[ArrayLike, " d"]
 VectorLike: TypeAlias = Float[ArrayLike, " d"]
 Matrix: TypeAlias = Float[Array, "n d"]
+#: The weights a reparameterization or a flow maps to: an array of any shape (a
+#: vector for the linear problems, a matrix for `SparseCoding` codes, ...).
+Weights: TypeAlias = Float[ArrayLike, "..."]
 BoolVector: TypeAlias = Bool[Array, " d"]
 PyTree: TypeAlias = Any
 
@@ -22,4 +25,5 @@ __all__ = [
     "ScalarLike",
     "Vector",
     "VectorLike",
+    "Weights",
 ]

@@ -104,8 +104,8 @@ def test_bad_input_errors():
 def codes():
     """A small instance (m=4, r=8, N=5, k=2) and DeepDiagonal(4) factors near 0.5.
 
-    The factors are flat (vec of the r x N factor matrices): the library's flows
-    and the runtime shape checks of the test suite take vectors.
+    The factors are flat (vec of the r x N factor matrices); matrix-shaped factors
+    are checked against them below.
     """
     prob = random_sparse_coding(4, 8, 5, 2, 0)
     rng = np.random.default_rng(0)
@@ -253,3 +253,24 @@ def test_weighted_l2_decay_makes_the_limit_depend_on_the_schedule(l2_runs):
     uniform, weighted = runs["uniform"], runs["weighted"]
     assert _max_abs(uniform[0].x_final, uniform[1].x_final) <= 1e-9
     assert _max_abs(weighted[0].x_final, weighted[1].x_final) >= 1e-2
+
+
+def test_matrix_shaped_factors_give_the_flat_flow(codes):
+    # Oracle: the flat-factor flow of the fixture (LSODA). DeepDiagonal acts
+    # elementwise, so factors shaped like the codes (r, N) must give the same
+    # codes, transposed back to the column-major vec (LSODA both: 1e-10).
+    prob, params0, _, sols = codes
+    r, N = prob.r, prob.num_signals
+    to_matrix = prob.as_matrix
+    flow = mf.GradientFlow(prob, mf.DeepDiagonal(4))
+    sol = mf.integrate(
+        flow,
+        tuple(to_matrix(p) for p in params0),
+        0.0,
+        200.0,
+        ts=sols["gf lsoda"].ts,
+        solver=LSODA,
+    )
+    assert sol.xs.shape == (len(sols["gf lsoda"].ts), r, N)
+    flat = jax.vmap(prob.as_vector)(sol.xs)
+    assert _max_abs(flat, sols["gf lsoda"].xs) <= 1e-10

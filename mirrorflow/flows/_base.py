@@ -7,7 +7,7 @@ import jax
 import jax.flatten_util as jfu
 import jax.numpy as jnp
 
-from .._types import PyTree, Scalar, ScalarLike, Vector
+from .._types import PyTree, Scalar, ScalarLike, Weights
 from ..regularization import AbstractSchedule
 
 
@@ -28,7 +28,7 @@ class AbstractFlow(eqx.Module):
         """The right-hand side $F(t, y)$."""
 
     @abc.abstractmethod
-    def to_primal(self, y: PyTree) -> Vector:
+    def to_primal(self, y: PyTree) -> Weights:
         """The weights $x$ represented by the state `y`."""
 
     def loss(self, y: PyTree) -> Scalar:

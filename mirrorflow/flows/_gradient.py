@@ -3,7 +3,7 @@
 import jax
 import jax.numpy as jnp
 
-from .._types import PyTree, Scalar, Vector
+from .._types import PyTree, Scalar, Weights
 from ..problems import AbstractProblem
 from ..regularization import AbstractSchedule
 from ..reparam import AbstractReparam
@@ -53,7 +53,7 @@ class GradientFlow(AbstractScheduledFlow):
 
         return jax.tree.map(jnp.negative, jax.grad(objective)(y))
 
-    def to_primal(self, y: PyTree) -> Vector:
+    def to_primal(self, y: PyTree) -> Weights:
         return self.reparam.to_x(y)
 
     def initial_state(self, params0: PyTree) -> PyTree:

@@ -20,10 +20,9 @@ exactly what gives gradient flow its conserved balancedness matrices
 (`AttentionFactors.conserved`); and weight decay acts on the factors, where the
 implicit bias comes from (plain L2, `AbstractReparam.penalty`).
 
-The flows of this library currently type their state's weights as one flat vector
-(`Solution.xs` has shape `(T, d)`), so `AttentionFactors.to_x` returns the flat vector
-$(\mathrm{vec}\,M, \mathrm{vec}\,P)$ and `AttentionFactors.factors` the pair; the
-problem's loss accepts either spelling (`Attention.split`).
+`AttentionFactors.to_x` returns the flat vector $(\mathrm{vec}\,M, \mathrm{vec}\,P)$
+(one row per saved time in `Solution.xs`) and `AttentionFactors.factors` the pair;
+the problem's loss accepts either spelling (`Attention.split`).
 """
 
 import math

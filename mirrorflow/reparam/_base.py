@@ -6,7 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._types import PyTree, Scalar, Vector
+from .._types import PyTree, Scalar, Vector, Weights
 from ..potentials import AbstractPotential, AbstractPotentialFamily
 
 
@@ -22,7 +22,7 @@ class AbstractReparam(eqx.Module):
     """
 
     @abc.abstractmethod
-    def to_x(self, params: PyTree) -> Vector:
+    def to_x(self, params: PyTree) -> Weights:
         """The weights $x = g(\text{params})$."""
 
     @abc.abstractmethod

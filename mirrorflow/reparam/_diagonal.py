@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._misc import is_concrete
-from .._types import PyTree, Vector
+from .._types import PyTree, Weights
 from ..potentials import (
     AbstractPotential,
     DeepDiagonalPotential,
@@ -44,11 +44,11 @@ class Hadamard(AbstractReparam):
     $u\odot u - v\odot v$ at $\alpha^2 = \beta/4$.
     """
 
-    def to_x(self, params: PyTree) -> Vector:
+    def to_x(self, params: PyTree) -> Weights:
         m, w = _pair(params, "m, w")
         return m * w
 
-    def conserved(self, params: PyTree) -> Vector:
+    def conserved(self, params: PyTree) -> Weights:
         m, w = _pair(params, "m, w")
         return m**2 - w**2
 
@@ -98,11 +98,11 @@ class DiffOfSquares(AbstractReparam):
     `time_factor` is 4: $x_{\mathrm{GF}}(t) = x_{Q}(4t)$.
     """
 
-    def to_x(self, params: PyTree) -> Vector:
+    def to_x(self, params: PyTree) -> Weights:
         u, v = _pair(params, "u, v")
         return u**2 - v**2
 
-    def conserved(self, params: PyTree) -> Vector:
+    def conserved(self, params: PyTree) -> Weights:
         u, v = _pair(params, "u, v")
         return u * v
 
@@ -142,10 +142,10 @@ class Square(AbstractReparam):
     quantity: `conserved` raises.
     """
 
-    def to_x(self, params: PyTree) -> Vector:
+    def to_x(self, params: PyTree) -> Weights:
         return jnp.asarray(params) ** 2
 
-    def conserved(self, params: PyTree) -> Vector:
+    def conserved(self, params: PyTree) -> Weights:
         raise ValueError(
             "Square (x = w*w) has no conserved quantity; use DiffOfSquares or "
             "Hadamard for a reparameterization with one."
@@ -183,11 +183,11 @@ class DeepDiagonal(AbstractReparam):
                 "`DiffOfSquares`."
             )
 
-    def to_x(self, params: PyTree) -> Vector:
+    def to_x(self, params: PyTree) -> Weights:
         u, v = _pair(params, "u, v")
         return u**self.depth - v**self.depth
 
-    def conserved(self, params: PyTree) -> Vector:
+    def conserved(self, params: PyTree) -> Weights:
         u, v = _pair(params, "u, v")
         return u ** (2 - self.depth) + v ** (2 - self.depth)
 

@@ -38,7 +38,8 @@ class Solution(eqx.Module):
             terminating event or, with `throw=False`, a failure keeps the valid
             prefix).
         ys: states in the flow's coordinates at `ts` (leading axis `T`).
-        xs: primal weights at `ts`, shape `(T, d)`.
+        xs: primal weights at `ts`, shape `(T, *x.shape)` (`(T, d)` for vector
+            weights).
         t_final: the time the solve ended (`t1`, the event time or the failure).
         y_final: the state at `t_final`.
         x_final: the weights at `t_final`.
