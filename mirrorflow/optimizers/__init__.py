@@ -9,6 +9,15 @@ from ._mirror_descent import (
     MirrorDescentState as MirrorDescentState,
     mirror_descent as mirror_descent,
 )
+from ._nanoadam import (
+    AdamLeafState as AdamLeafState,
+    NanoAdamLeafState as NanoAdamLeafState,
+    NanoAdamState as NanoAdamState,
+    nanoadam as nanoadam,
+    nanoadam_density as nanoadam_density,
+    nanoadam_mask as nanoadam_mask,
+    nanoadam_state_bytes as nanoadam_state_bytes,
+)
 from ._optimize import OptimizeResult as OptimizeResult, optimize as optimize
 from ._pilot import (
     HadamardReparamState as HadamardReparamState,
