@@ -48,6 +48,7 @@ def test_model_benchmarks_are_discovered():
     assert set(NAMES) <= set(discover(default_benchmarks_dir()))
 
 
+@pytest.mark.slow  # CI runs `mirrorflow bench --quick` on every row
 def test_quick_rows_matrix_sensing_and_lora():
     rows = run(
         quick=True, select=["models.matrix_sensing", "models.lora"], progress=None

@@ -317,6 +317,7 @@ def test_every_linear_mask_and_mirror2_claim_is_registered():
             assert c.statement and c.reference and c.tolerance_origin and c.citation
 
 
+@pytest.mark.slow  # the same claims run in `mirrorflow verify` (CI's main job)
 def test_cheap_mirror2_claims_pass_through_the_cli(capsys):
     # The claims without ODE solves (closed forms and dual Newton), end to end.
     ids = [
