@@ -25,6 +25,7 @@ PAPER_MODULES = (
     "mirrorflow.papers.mirror2",
     "mirrorflow.papers.ham",
     "mirrorflow.papers.signin",
+    "mirrorflow.papers.nanoadam",
 )
 
 

@@ -91,6 +91,7 @@ DOCS_PAGES = {
     "mirror2": "mirror_mirror.md",
     "ham": "ham.md",
     "signin": "sign_in.md",
+    "nanoadam": "nanoadam.md",
 }
 
 
@@ -113,6 +114,9 @@ SHORT_NAMES = {
     "Jacobs, Gadhikar, Rubio-Madrigal & Burkholz, HAM, ICLR 2026": "HAM",
     "Gadhikar, Jacobs, Zhou & Burkholz, Sign-In to the Lottery, NeurIPS 2025": (
         "SignIn"
+    ),
+    "Zhou, Jacobs, Gadhikar & Burkholz, Pay Attention to Small Weights, NeurIPS 2025": (
+        "NanoAdam"
     ),
 }
 

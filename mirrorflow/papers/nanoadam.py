@@ -1,0 +1,231 @@
+r"""The `nanoadam.` claims: NanoAdam's algorithm, the gradient-weight statistic,
+forgetting, and the Theorem 2.2 toy.
+
+See docs/theory/nanoadam.md. NanoAdam (Zhou, Jacobs, Gadhikar & Burkholz, NeurIPS
+2025, Algorithm 1) runs Adam on the bottom-$k$ weights by magnitude of each layer
+(inside chunks), refreshes that mask every $m$ steps or when the density changes,
+stores moments for the active entries only, and (Algorithm 1) uses no bias
+correction and no weight decay. The algorithm claims run on sklearn's digits with
+the MLP 64-128-128-10 of `papers.digits` at initialization (the invariants do not
+depend on pretraining); the head `W3`, `b3` is excluded, as the paper excludes the
+classifier.
+"""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..optimizers import nanoadam, nanoadam_density, nanoadam_mask
+from ._claim import Check, ClaimTable, running
+from ._rows import max_err
+
+
+CLAIMS = ClaimTable("nanoadam")
+
+CITATION = (
+    "Zhou, Jacobs, Gadhikar & Burkholz, Pay Attention to Small Weights, NeurIPS 2025"
+)
+HEAD = ("W3", "b3")
+
+
+def _digits_mlp(seed: int):
+    """(params, loss) of the 64-128-128-10 MLP (float64) on seed's training split."""
+    from .digits import load_split, mlp_init, mlp_loss
+
+    (X, Y), _, _ = load_split(seed, dtype=np.float64)
+    params = mlp_init(jax.random.key(seed), (128, 128), jnp.float64)
+    X, Y = jnp.asarray(X), jnp.asarray(Y)
+    return params, lambda p: mlp_loss(p, X, Y)
+
+
+def _run(opt, params, loss, steps: int, chunk_size=None, masks=True):
+    """Full-batch steps; returns the params after each step and (NanoAdam) the
+    masks used."""
+    state = opt.init(params)
+    grad = jax.jit(jax.grad(loss))
+    update = jax.jit(opt.update)
+    record, history, used = masks, [params], []
+    for _ in range(steps):
+        updates, state = update(grad(params), state, params)
+        if record:
+            used.append(nanoadam_mask(state, params, chunk_size))
+        params = optax.apply_updates(params, updates)
+        history.append(params)
+    return history, used
+
+
+@CLAIMS.claim(
+    "nanoadam.k_one_is_adamw",
+    citation=f"{CITATION}, Algorithm 1 (k = 1 trains every weight)",
+    statement="With k = 1 (and bias correction and decoupled decay switched on) "
+    "NanoAdam is AdamW.",
+    reference="optax.adamw, 50 full-batch steps, lr 1e-3, wd 1e-2, mask every 7 "
+    "steps, digits MLP (seed 0)",
+    tolerance_origin="1e-12: the same arithmetic in another order (float64)",
+)
+def _k_one():
+    params, loss = _digits_mlp(0)
+    kw = dict(b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2)
+    ours = nanoadam(1e-3, k=1.0, mask_every=7, bias_correction=True, exclude=HEAD, **kw)
+    ref = optax.adamw(1e-3, **kw)
+    with running("50 steps each"):
+        a, _ = _run(ours, params, loss, 50, masks=False)
+        b, _ = _run(ref, params, loss, 50, masks=False)
+    err = max(
+        max_err(x, y)
+        for x, y in zip(jax.tree.leaves(a[-1]), jax.tree.leaves(b[-1]), strict=True)
+    )
+    return [Check("params after 50 steps", "optax.adamw", "nanoadam(k=1)", err, 1e-12)]
+
+
+def _density_kw():
+    return dict(k=0.1, mask_every=20, density_schedule=(0.04, 200), density_every=50)
+
+
+@functools.cache
+def _density_run():
+    """200 steps of k0 = 0.1 -> 0.04 (m = 20, d = 50), lr 1e-2, head excluded."""
+    params, loss = _digits_mlp(1)
+    opt = nanoadam(1e-2, chunk_size=None, exclude=HEAD, **_density_kw())
+    return _run(opt, params, loss, 200)
+
+
+@CLAIMS.claim(
+    "nanoadam.masked_only",
+    citation=f"{CITATION}, Algorithm 1 (Adam on g[I] only)",
+    statement="Only masked entries move; per leaf and step at most max(1, floor(k n)) "
+    "entries move, with k the density in effect.",
+    reference="the masks the optimizer reports (nanoadam_mask) and the density "
+    "schedule, over 200 steps of k0 = 0.1 -> 0.04, m = 20, d = 50, head excluded "
+    "(seed 1)",
+    tolerance_origin="0 violations (an invariant)",
+)
+def _masked_only():
+    kw = _density_kw()
+    with running("200 steps"):
+        history, masks = _density_run()
+    outside = too_many = 0
+    for t in range(200):
+        k = nanoadam_density(t, kw["k"], kw["density_schedule"], kw["density_every"])
+        for name in ("W1", "W2", "b1", "b2"):
+            moved = np.asarray(history[t + 1][name] != history[t][name])
+            active = np.asarray(masks[t][name])
+            outside += int(np.sum(moved & ~active))
+            cap = max(1, math.floor(k * moved.size + 1e-9))
+            too_many += int(np.sum(moved) > cap)
+    return [
+        Check(
+            "entries moved outside the mask (200 steps, 4 leaves)",
+            0,
+            outside,
+            float(outside),
+            0.0,
+        ),
+        Check(
+            "steps moving more than max(1, floor(k n)) entries of a leaf",
+            0,
+            too_many,
+            float(too_many),
+            0.0,
+        ),
+    ]
+
+
+@CLAIMS.claim(
+    "nanoadam.coverage",
+    citation=f"{CITATION}, Algorithm 1 (dynamic mask)",
+    statement="The fraction of a leaf ever updated is at most the sum of the "
+    "densities of its refreshes.",
+    reference="the same 200-step run as nanoadam.masked_only; the refresh times "
+    "t = 0, 20, ..., and the multiples of d",
+    tolerance_origin="an inequality; the row reports the measured fractions",
+)
+def _coverage():
+    kw = _density_kw()
+    with running("200 steps"):
+        history, _ = _density_run()
+    refreshes = [t for t in range(200) if t % 20 == 0 or t % 50 == 0]
+    bound = sum(
+        nanoadam_density(t, kw["k"], kw["density_schedule"], kw["density_every"])
+        for t in refreshes
+    )
+    checks = []
+    for name in ("W1", "W2"):
+        ever = np.any(
+            [np.asarray(history[t + 1][name] != history[t][name]) for t in range(200)],
+            axis=0,
+        )
+        frac = float(np.mean(ever))
+        checks.append(
+            Check(
+                f"{name}: fraction ever updated ({len(refreshes)} refreshes)",
+                f"<= {min(bound, 1.0):.3g}",
+                f"{frac:.3g}",
+                frac / min(bound, 1.0),
+                1.0,
+            )
+        )
+    return checks
+
+
+@CLAIMS.claim(
+    "nanoadam.gradient_free",
+    citation=f"{CITATION}, Algorithm 1 and the abstract ('the criterion is "
+    "gradient-free')",
+    statement="The mask depends only on |theta|: other gradients at a refresh give "
+    "the same mask.",
+    reference="one refresh step with the true gradient and with the gradient plus "
+    "N(0, 1) noise (seed 3)",
+    tolerance_origin="exact equality of the masks",
+)
+def _gradient_free():
+    params, loss = _digits_mlp(1)
+    opt = nanoadam(1e-2, k=0.05, mask_every=1, chunk_size=None, exclude=HEAD)
+    state = opt.init(params)
+    g = jax.grad(loss)(params)
+    leaves, treedef = jax.tree.flatten(g)
+    keys = jax.random.split(jax.random.key(3), len(leaves))
+    noisy = treedef.unflatten(
+        [
+            x + jax.random.normal(k, x.shape, x.dtype)
+            for x, k in zip(leaves, keys, strict=True)
+        ]
+    )
+    _, s1 = opt.update(g, state, params)
+    _, s2 = opt.update(noisy, state, params)
+    m1, m2 = nanoadam_mask(s1, params, None), nanoadam_mask(s2, params, None)
+    diff = sum(
+        int(np.sum(np.asarray(a) != np.asarray(b)))
+        for a, b in zip(jax.tree.leaves(m1), jax.tree.leaves(m2), strict=True)
+    )
+    return [Check("mask entries that differ", 0, diff, float(diff), 0.0)]
+
+
+@CLAIMS.claim(
+    "nanoadam.density_schedule",
+    citation=f"{CITATION}, Algorithm 1 (linear density schedule every d steps)",
+    statement="The linear density schedule is evaluated at multiples of d: k0 = 0.1, "
+    "k_end = 0.04, T = 200, d = 50 give 0.1, 0.085, 0.07, 0.055.",
+    reference="the closed form k0 + (k_end - k0) t/T at t = 0, 50, 100, 150",
+    tolerance_origin="1e-15 (one rounding)",
+)
+def _density_schedule():
+    kw = _density_kw()
+    got = [
+        nanoadam_density(t, kw["k"], kw["density_schedule"], kw["density_every"])
+        for t in (0, 49, 50, 99, 100, 150, 199)
+    ]
+    want = [0.1, 0.1, 0.085, 0.085, 0.07, 0.055, 0.055]
+    return [
+        Check(
+            "k at t = 0, 49, 50, 99, 100, 150, 199",
+            ", ".join(f"{w:g}" for w in want),
+            ", ".join(f"{g:.4g}" for g in got),
+            max(abs(a - b) for a, b in zip(got, want, strict=True)),
+            1e-15,
+        )
+    ]
