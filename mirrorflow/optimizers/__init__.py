@@ -13,6 +13,8 @@ from ._nanoadam import (
     AdamLeafState as AdamLeafState,
     NanoAdamLeafState as NanoAdamLeafState,
     NanoAdamState as NanoAdamState,
+    gradient_weight_ratio as gradient_weight_ratio,
+    gradient_weight_ratio_tree as gradient_weight_ratio_tree,
     nanoadam as nanoadam,
     nanoadam_density as nanoadam_density,
     nanoadam_mask as nanoadam_mask,

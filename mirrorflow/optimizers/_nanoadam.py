@@ -30,6 +30,7 @@ DEFAULT_EXCLUDE = ("head", "classifier", "norm")
 
 _NAN_POLICIES = ("raise", "revert", "ignore")
 _MOMENT_POLICIES = ("keep", "reset")
+_CRITERIA = ("small", "large", "random")
 _INT16_CHUNK = 2**15
 _NONFINITE = (
     "nanoadam: the gradient contains NaN/inf where it is used (nan_policy='raise'). "
@@ -369,15 +370,17 @@ def _active(counts: jax.Array, q: int, cap: int) -> jax.Array:
     return jnp.arange(cap, dtype=jnp.int32)[None, :] < per_row[:, None]
 
 
-def _select(theta: jax.Array, plan: _LeafPlan, counts: jax.Array):
+def _select(theta: jax.Array, plan: _LeafPlan, counts: jax.Array, score=None):
     """Bottom-k of |theta| per chunk: `(indices, active)`, indices ascending.
 
     Ties go to the lower flat index (`lax.top_k` keeps the lower index first); a
     NaN magnitude counts as +inf (never chosen before a finite one); the padding of
     a short last chunk is +inf and never chosen (its count is at most its length).
+    `score`: the flat array whose bottom-k is taken instead of |theta| (the mask
+    criteria `"large"` and `"random"`; NaN counts as +inf there too).
     """
     q, c, cap = plan.q, plan.chunk, plan.cap
-    a = jnp.abs(theta.reshape(-1))
+    a = jnp.abs(theta.reshape(-1)) if score is None else score.reshape(-1)
     a = jnp.where(jnp.isnan(a), jnp.asarray(jnp.inf, a.dtype), a)
     if q * c > plan.n:
         a = jnp.concatenate([a, jnp.full((q * c - plan.n,), jnp.inf, a.dtype)])
@@ -407,14 +410,26 @@ def _remap(old: NanoAdamLeafState, indices, active, plan: _LeafPlan, policy: str
     return out[0], out[1]
 
 
-def _refresh(leaves, thetas, plans, epoch, policy):
+def _criterion_score(criterion: str, theta, key, t, index: int):
+    """The array whose bottom-k is the active set (None: |theta|, the paper's)."""
+    if criterion == "small":
+        return None
+    if criterion == "large":
+        return -jnp.abs(theta)
+    # "random": i.i.d. uniform scores from (key, refresh step t, leaf index).
+    sub = jax.random.fold_in(jax.random.fold_in(key, t), index)
+    return jax.random.uniform(sub, jnp.shape(theta), jnp.float32)
+
+
+def _refresh(leaves, thetas, plans, epoch, policy, criterion="small", key=None, t=0):
     new = []
-    for leaf, theta, plan in zip(leaves, thetas, plans, strict=True):
+    for i, (leaf, theta, plan) in enumerate(zip(leaves, thetas, plans, strict=True)):
         if not plan.masked:
             new.append(leaf)
             continue
         counts = jnp.asarray(np.asarray(plan.counts, np.int32))[epoch]
-        indices, active = _select(theta, plan, counts)
+        score = _criterion_score(criterion, theta, key, t, i)
+        indices, active = _select(theta, plan, counts, score)
         mu, nu = _remap(leaf, indices, active, plan, policy)
         new.append(NanoAdamLeafState(indices, mu, nu, counts))
     return tuple(new)
@@ -519,6 +534,8 @@ def nanoadam(
     eps: float = 1e-8,
     weight_decay: float = 0.0,
     nan_policy: str = "raise",
+    criterion: str = "small",
+    criterion_seed: Any = 0,
 ) -> optax.GradientTransformationExtraArgs:
     r"""NanoAdam: Adam on the bottom-$k$ magnitudes of each layer, compact state.
 
@@ -591,6 +608,18 @@ def nanoadam(
     After $T$ the density stays. The count per chunk is computed exactly from the
     density's decimal value (so $0.07 \cdot 100 = 7$).
 
+    **Mask criterion** (an ablation; the paper's NanoAdam is `"small"`).
+    `criterion="small"` (default): $I = \mathrm{Bottom}_k(|\theta|)$ as above.
+    `"large"`: the top-$k$ magnitudes instead (ties to the lower flat index, a
+    NaN weight never chosen). `"random"`: $\max(1, \lfloor k\cdot\text{length}
+    \rfloor)$ entries of each chunk drawn uniformly without replacement (the
+    bottom-k of i.i.d. uniform scores), redrawn at every refresh (same steps as
+    the magnitude mask): the draw at step $t$ for leaf $j$ uses
+    `fold_in(fold_in(key, t), j)` with `key = jax.random.key(criterion_seed)`
+    (or `criterion_seed` itself when it is a typed PRNG key, e.g. one per seed
+    under `vmap`). All three are gradient-free; the same counts, moments, chunks
+    and exclusions apply.
+
     Use as any optax transformation: `update(grads, state, params)` (params are
     required). Works under `jit` (one trace; the refresh is a `lax.cond`) and
     keeps float32 parameters float32 (moments in the parameters' dtype).
@@ -613,6 +642,10 @@ def nanoadam(
         b1, b2: the moment decays $\beta_1, \beta_2 \in [0, 1)$.
         eps: $\epsilon \ge 0$.
         weight_decay: $\lambda \ge 0$ (decoupled, on $I$ and excluded leaves).
+        criterion: `"small"` (the paper's), `"large"` or `"random"`: which
+            entries form the active set (see **Mask criterion**).
+        criterion_seed: an int or a typed PRNG key: the randomness of
+            `criterion="random"` (ignored otherwise).
         nan_policy: what a NaN/inf gradient does where the step uses it (on
             $I$ of a masked leaf, anywhere on an excluded one); gradient entries
             outside $I$ are never read, so a NaN there has no effect under every
@@ -630,7 +663,9 @@ def nanoadam(
         ValueError: `k` outside (0, 1], `mask_every`, `density_every` or
             `chunk_size` not a positive int, a bad schedule, rate, `b1`, `b2`,
             `eps`, `weight_decay`, `moment_policy` or `nan_policy`, `exclude` not
-            a tuple of strings, non-floating leaves, `exclude` excluding every
+            a tuple of strings, `criterion` not one of `"small"`, `"large"`,
+            `"random"`, `criterion_seed` neither an int nor a PRNG key,
+            non-floating leaves, `exclude` excluding every
             leaf (at `init`), `update` without `params`, or `grads`/`params`/
             `state` whose structure or shapes do not match (e.g. a state, hence a
             mask, built for params of other shapes).
@@ -667,6 +702,20 @@ def nanoadam(
         _fail("moment_policy", f"one of {_MOMENT_POLICIES}", moment_policy)
     if nan_policy not in _NAN_POLICIES:
         _fail("nan_policy", f"one of {_NAN_POLICIES}", nan_policy)
+    if criterion not in _CRITERIA:
+        _fail("criterion", f"one of {_CRITERIA}", criterion)
+    if _is_int(criterion_seed):
+        mask_key = jax.random.key(int(criterion_seed))
+    elif isinstance(criterion_seed, jax.Array) and jax.dtypes.issubdtype(
+        criterion_seed.dtype, jax.dtypes.prng_key
+    ):
+        mask_key = criterion_seed
+    else:
+        _fail(
+            "criterion_seed",
+            "an int or a typed PRNG key (jax.random.key)",
+            criterion_seed,
+        )
     for name, value in (
         ("exclude_1d", exclude_1d),
         ("bias_correction", bias_correction),
@@ -717,7 +766,8 @@ def nanoadam(
             x = jnp.asarray(x)
             if plan.masked:
                 counts = jnp.asarray(plan.counts[0], jnp.int32)
-                indices, _ = _select(x, plan, counts)
+                score = _criterion_score(criterion, x, mask_key, 0, len(leaves))
+                indices, _ = _select(x, plan, counts, score)
                 mu = jnp.zeros((plan.q, plan.cap), x.dtype)
                 nu = jnp.zeros((plan.q, plan.cap), x.dtype)  # two buffers (donation)
                 leaves.append(NanoAdamLeafState(indices, mu, nu, counts))
@@ -776,7 +826,9 @@ def nanoadam(
                 epoch = jnp.zeros([], jnp.int32)
 
             def fresh(leaves):
-                return _refresh(leaves, thetas, plans, epoch, moment_policy)
+                return _refresh(
+                    leaves, thetas, plans, epoch, moment_policy, criterion, mask_key, t
+                )
 
             if mask_every == 1:
                 leaves = fresh(leaves)
@@ -843,3 +895,91 @@ def nanoadam_mask(
         dense = jnp.zeros((q, c), bool).at[rows, target].set(True, mode="drop")
         out.append(dense.reshape(-1)[:n].reshape(shape))
     return jax.tree.unflatten(treedef, out)
+
+
+# ------------------------------------------------------- gradient-weight ratio
+
+
+def _grad_count(fraction, n: int, name: str) -> int:
+    if not (_is_real(fraction) and math.isfinite(fraction) and 0 < fraction <= 1):
+        raise ValueError(
+            f"gradient_weight_ratio: `{name}` must be a float in (0, 1] (a fraction "
+            f"of the entries), got {fraction!r}."
+        )
+    return max(1, math.floor(Fraction(repr(float(fraction))) * n))
+
+
+def gradient_weight_ratio(
+    weights: jax.Array,
+    grads: jax.Array,
+    *,
+    top_grad: float = 0.01,
+    bottom_grad: float = 0.8,
+) -> jax.Array:
+    r"""The gradient-weight statistic $r = w_m / w_M$ of one weight tensor.
+
+    Zhou, Jacobs, Gadhikar & Burkholz, Pay Attention to Small Weights, NeurIPS
+    2025, §2.1: with $g$ the gradient of the loss at the weights $\theta$ (both
+    flattened, $n$ entries),
+
+    * $w_m = \mathrm{median}\{|\theta_i| : i \in \mathrm{Top}_{k_1}(|g|)\}$, the
+      median magnitude of the weights with the largest gradients,
+    * $w_M = \max\{|\theta_i| : i \in \mathrm{Bottom}_{k_2}(|g|)\}$, the largest
+      magnitude among the weights with the smallest gradients,
+
+    with $k_1 = \max(1, \lfloor$ `top_grad` $\cdot n\rfloor)$ and
+    $k_2 = \max(1, \lfloor$ `bottom_grad` $\cdot n\rfloor)$ (the paper:
+    0.01 % and 80 %; the defaults 1 % and 80 % suit matrices of $10^4$ entries,
+    where 0.01 % would be one entry). $r \ll 1$: the large gradients sit on small
+    weights. The median of an even count is the mean of the two middle values
+    (`jnp.median`); ties in $|g|$ are broken by the flat index (a stable
+    ascending sort: among equal $|g|$ the lower index counts as smaller). NaN
+    when $w_M = 0$ and $w_m = 0$, inf when only $w_M = 0$.
+
+    Works under `jit` and `vmap` (the counts depend on the shape only).
+
+    Raises:
+        ValueError: `weights` and `grads` of different shapes, an empty tensor,
+            or a fraction outside (0, 1].
+    """
+    if jnp.shape(weights) != jnp.shape(grads):
+        raise ValueError(
+            "gradient_weight_ratio: `weights` and `grads` must have the same shape, "
+            f"got {jnp.shape(weights)} and {jnp.shape(grads)}."
+        )
+    n = int(math.prod(jnp.shape(weights)))
+    if n == 0:
+        raise ValueError("gradient_weight_ratio: the tensor is empty.")
+    k1 = _grad_count(top_grad, n, "top_grad")
+    k2 = _grad_count(bottom_grad, n, "bottom_grad")
+    w = jnp.abs(jnp.asarray(weights).reshape(-1))
+    order = jnp.argsort(jnp.abs(jnp.asarray(grads).reshape(-1)), stable=True)
+    w_m = jnp.median(w[order[n - k1 :]])
+    w_big = jnp.max(w[order[:k2]])
+    return w_m / w_big
+
+
+def gradient_weight_ratio_tree(
+    params: PyTree,
+    grads: PyTree,
+    *,
+    top_grad: float = 0.01,
+    bottom_grad: float = 0.8,
+    min_ndim: int = 2,
+) -> PyTree:
+    """`gradient_weight_ratio` of every leaf with `ndim >= min_ndim` (weight
+    matrices by default), as a pytree of the params' structure (None elsewhere:
+    biases and scalars)."""
+    if jax.tree.structure(params) != jax.tree.structure(grads):
+        raise ValueError(
+            "gradient_weight_ratio_tree: `grads` must have the structure of `params`."
+        )
+    return jax.tree.map(
+        lambda w, g: (
+            gradient_weight_ratio(w, g, top_grad=top_grad, bottom_grad=bottom_grad)
+            if jnp.ndim(w) >= min_ndim
+            else None
+        ),
+        params,
+        grads,
+    )

@@ -36,7 +36,9 @@ def _widths(hidden) -> tuple[int, ...]:
     return tuple(int(h) for h in widths)
 
 
-def mlp_init(key, hidden: int | Sequence[int], dtype=None) -> dict:
+def mlp_init(
+    key, hidden: int | Sequence[int], dtype=None, *, bias: bool = True
+) -> dict:
     r"""He-initialized ReLU MLP 64-hidden-10 with zero biases.
 
     `hidden` is one width (an int: params `W1, b1, W2, b2`, the one-hidden-layer
@@ -48,6 +50,8 @@ def mlp_init(key, hidden: int | Sequence[int], dtype=None) -> dict:
 
     `dtype`: the floating dtype of the draws (default: JAX's default float, which
     follows `jax_enable_x64`; pass `jnp.float32` for values that do not).
+    `bias=False`: no bias leaves (`W1, ..., W{L+1}` only, the same weights);
+    `mlp_logits` then adds no biases.
 
     Raises:
         ValueError: a width that is not a positive int.
@@ -61,7 +65,8 @@ def mlp_init(key, hidden: int | Sequence[int], dtype=None) -> dict:
     ):
         scale = float(np.sqrt(2.0 / fan_in))
         params[f"W{i}"] = jax.random.normal(k, (fan_in, fan_out), dtype) * scale
-        params[f"b{i}"] = jnp.zeros(fan_out, dtype)
+        if bias:
+            params[f"b{i}"] = jnp.zeros(fan_out, dtype)
     return params
 
 
@@ -76,12 +81,19 @@ def num_layers(params: dict) -> int:
 
 
 def mlp_logits(params: dict, X):
-    """Class scores, shape `(batch, 10)`: ReLU after every layer but the last."""
+    """Class scores, shape `(batch, 10)`: ReLU after every layer but the last
+    (a layer without a `b{i}` leaf has no bias)."""
     n = num_layers(params)
+
+    def layer(h, i):
+        out = h @ params[f"W{i}"]
+        b = params.get(f"b{i}")
+        return out if b is None else out + b[None, :]
+
     h = X
     for i in range(1, n):
-        h = jax.nn.relu(h @ params[f"W{i}"] + params[f"b{i}"][None, :])
-    return h @ params[f"W{n}"] + params[f"b{n}"][None, :]
+        h = jax.nn.relu(layer(h, i))
+    return layer(h, n)
 
 
 def mlp_loss(params: dict, X, Y):
@@ -487,3 +499,349 @@ def sign_flip_run(
     out["steps_per_epoch"] = steps
     out["reset_every"] = period
     return out
+
+
+# --- NanoAdam's finetuning runs ----------------------------------------------------
+
+NANO_HIDDEN = (128, 128)
+"""Hidden widths of NanoAdam's digits MLP 64-128-128-10 (no biases)."""
+
+NANO_HEAD = "W3"
+"""The classifier (re-initialized for the new task, excluded from NanoAdam's mask)."""
+
+NANO_PRETRAIN_LR = 3e-3
+NANO_PRETRAIN_STEPS = 300
+NANO_OPTIMIZERS = ("nanoadam", "adamw")
+_F32 = jnp.float32
+# float32 moment decays: optax's bias correction then runs in float32 whatever
+# jax_enable_x64 says (see experiments/mirror2/lora_digits.py).
+_B1, _B2 = np.float32(0.9), np.float32(0.999)
+
+
+def _seeds(seed, name: str) -> tuple[bool, tuple[int, ...]]:
+    single = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+    seeds = (int(seed),) if single else tuple(int(s) for s in seed)
+    if not seeds:
+        raise ValueError(f"{name}: `seed` must hold at least one seed.")
+    return single, seeds
+
+
+def _task_targets(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot targets of task A (digits 0-4, labels 0-4) and task B (digits 5-9
+    relabelled 0-4), 10 columns, rows of the other task all zero."""
+    y = np.argmax(Y, axis=1)
+    eye = np.eye(10, dtype=Y.dtype)
+    a = np.where((y < 5)[:, None], eye[np.minimum(y, 9)], 0).astype(Y.dtype)
+    b = np.where((y >= 5)[:, None], eye[np.maximum(y - 5, 0)], 0).astype(Y.dtype)
+    return a, b
+
+
+def nanoadam_data(seed: int | Sequence[int]) -> dict:
+    """The two tasks of `load_split(seed)`, stacked over seeds (float32).
+
+    Keys `X_train` (1078, 64), `YA_train`, `YB_train` (1078, 10), and the same for
+    `test` (360 images): `YA` is the one-hot digit on digits 0-4 (task A) and 0
+    on the others, `YB` the one-hot of digit - 5 on digits 5-9 (task B, labels
+    0-4) and 0 on the others. A task's loss and accuracy use its rows only
+    (`task_loss`, `task_accuracy`), so every seed has the same shapes.
+    """
+    single, seeds = _seeds(seed, "nanoadam_data")
+    out: dict = {}
+    for part, j in (("train", 0), ("test", 2)):
+        xs, ya, yb = [], [], []
+        for s in seeds:
+            X, Y = load_split(s)[j]
+            a, b = _task_targets(Y)
+            xs.append(X), ya.append(a), yb.append(b)
+        out[f"X_{part}"] = np.stack(xs)
+        out[f"YA_{part}"] = np.stack(ya)
+        out[f"YB_{part}"] = np.stack(yb)
+    if single:
+        out = {k: v[0] for k, v in out.items()}
+    return out
+
+
+def task_loss(params: dict, X, Y):
+    """Mean cross-entropy over the rows of `Y` that hold a label (one-hot rows;
+    all-zero rows belong to the other task and are ignored)."""
+    logp = jax.nn.log_softmax(mlp_logits(params, X))
+    return -jnp.sum(Y * logp) / jnp.sum(Y)
+
+
+def task_accuracy(params: dict, X, Y):
+    """Fraction of the labelled rows of `Y` whose argmax over the 10 logits is the
+    label."""
+    pred = jnp.argmax(mlp_logits(params, X), axis=1)
+    hit = jnp.take_along_axis(Y, pred[:, None], axis=1)[:, 0]
+    return jnp.sum(hit) / jnp.sum(Y)
+
+
+def _fresh_head(key):
+    """The re-initialized head of the new task: He normal (128, 10), key
+    `fold_in(key, 1)`."""
+    fan_in = NANO_HIDDEN[-1]
+    return jax.random.normal(jax.random.fold_in(key, 1), (fan_in, 10), _F32) * float(
+        np.sqrt(2.0 / fan_in)
+    )
+
+
+def _adamw_train(params, X, Y, *, steps: int, lr: float):
+    tx = optax.adamw(lr, b1=_B1, b2=_B2)
+
+    def step(carry, _):
+        p, s = carry
+        u, s = tx.update(jax.grad(task_loss)(p, X, Y), s, p)
+        return (optax.apply_updates(p, u), s), None
+
+    (params, _), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)
+    return params
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "lr"))
+def _nano_pretrain(seeds, X, YA, XT, YAT, *, steps, lr):
+    def one(seed, X, YA, XT, YAT):
+        key = jax.random.key(seed)
+        init = mlp_init(key, NANO_HIDDEN, _F32, bias=False)
+        params = _adamw_train(init, X, YA, steps=steps, lr=lr)
+        return init, params, _fresh_head(key), task_accuracy(params, XT, YAT)
+
+    return jax.vmap(one)(seeds, X, YA, XT, YAT)
+
+
+@functools.lru_cache(maxsize=8)
+def _pretrained(seeds: tuple[int, ...]) -> dict:
+    d = {k: jnp.asarray(v) for k, v in nanoadam_data(list(seeds)).items()}
+    with jax.numpy_dtype_promotion("standard"):  # optax's Adam bias correction
+        init, params, head, acc = _nano_pretrain(
+            jnp.asarray(seeds, jnp.int32),
+            d["X_train"],
+            d["YA_train"],
+            d["X_test"],
+            d["YA_test"],
+            steps=NANO_PRETRAIN_STEPS,
+            lr=NANO_PRETRAIN_LR,
+        )
+    return {"init": init, "pretrained": params, "head": head, "acc": acc, "data": d}
+
+
+def _unstack(out: dict, single: bool) -> dict:
+    out = jax.tree.map(np.asarray, out)
+    return jax.tree.map(lambda x: x[0], out) if single else out
+
+
+def nanoadam_pretrain(seed: int | Sequence[int]) -> dict:
+    r"""Pretraining on task A (digits 0-4) of NanoAdam's digits recipe.
+
+    The recipe (Zhou, Jacobs, Gadhikar & Burkholz, Pay Attention to Small
+    Weights, NeurIPS 2025, at digits scale): sklearn digits / 16, the seeded
+    split `load_split(seed)` (train on its 1078 training images, evaluate on its
+    360 test images), the MLP 64-128-128-10 with ReLU, He initialization and no
+    biases (`mlp_init(jax.random.key(seed), (128, 128), float32, bias=False)`),
+    cross-entropy over the 10 logits on the task's rows (`task_loss`), full
+    batch. Pretraining: `optax.adamw(3e-3)` (weight decay 1e-4, optax's default),
+    300 steps on task A. The new task B (digits 5-9 relabelled 0-4) gets a
+    re-initialized head `W3` (He normal, key `fold_in(key(seed), 1)`).
+
+    Returns:
+        numpy arrays (a leading seed axis for a sequence of seeds): `init` and
+        `pretrained` (dicts `W1, W2, W3`), `head` (the new head, (128, 10)) and
+        `pretrain_acc` (task-A test accuracy of the pretrained MLP).
+    """
+    single, seeds = _seeds(seed, "nanoadam_pretrain")
+    pre = _pretrained(seeds)
+    out = {k: pre[k] for k in ("init", "pretrained", "head")}
+    out["pretrain_acc"] = pre["acc"]
+    return _unstack(out, single)
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "top_grad", "bottom_grad"))
+def _ratio_program(init, pretrained, head, X, YB, *, steps, top_grad, bottom_grad):
+    from ..optimizers import gradient_weight_ratio
+
+    def one(init, pretrained, head, X, YB):
+        ft = dict(pretrained, W3=head)
+        sc = dict(init, W3=head)
+        trained = _adamw_train(sc, X, YB, steps=steps, lr=NANO_PRETRAIN_LR)
+        out = {}
+        for name, p in (("ft", ft), ("scratch", sc), ("scratch_trained", trained)):
+            g = jax.grad(task_loss)(p, X, YB)["W2"]
+            out[f"W2_{name}"], out[f"g_{name}"] = p["W2"], g
+            out[f"r_{name}"] = gradient_weight_ratio(
+                p["W2"], g, top_grad=top_grad, bottom_grad=bottom_grad
+            )
+        return out
+
+    return jax.vmap(one)(init, pretrained, head, X, YB)
+
+
+def gradient_weight_snapshots(
+    seed: int | Sequence[int],
+    *,
+    scratch_steps: int = 300,
+    top_grad: float = 0.01,
+    bottom_grad: float = 0.8,
+) -> dict:
+    r"""The hidden-hidden matrix `W2` (128 x 128) and its task-B gradient, three ways.
+
+    * `ft`: finetuning step 0: the pretrained `W1, W2` (`nanoadam_pretrain`) with
+      the re-initialized head;
+    * `scratch`: from scratch, step 0: the same head on the *initialization* of the
+      pretraining (`init`; so the two differ by the pretraining only);
+    * `scratch_trained`: `scratch` after `scratch_steps` full-batch
+      `optax.adamw(3e-3)` steps on task B.
+
+    The gradient is that of `task_loss` on task B's training rows, full batch, and
+    `r_*` is `optimizers.gradient_weight_ratio(W2, g, top_grad, bottom_grad)`
+    (defaults 1 % and 80 %: the paper's 0.01 % is under one entry of 16384).
+
+    Returns:
+        numpy arrays (leading seed axis for a sequence): `W2_ft`, `g_ft`, `r_ft`,
+        and the same for `scratch` and `scratch_trained`.
+    """
+    single, seeds = _seeds(seed, "gradient_weight_snapshots")
+    if isinstance(scratch_steps, bool) or not isinstance(scratch_steps, int):
+        raise ValueError(
+            "gradient_weight_snapshots: `scratch_steps` must be an int >= 0, got "
+            f"{scratch_steps!r}."
+        )
+    pre = _pretrained(seeds)
+    d = pre["data"]
+    with jax.numpy_dtype_promotion("standard"):  # optax's Adam bias correction
+        out = _ratio_program(
+            pre["init"],
+            pre["pretrained"],
+            pre["head"],
+            d["X_train"],
+            d["YB_train"],
+            steps=scratch_steps,
+            top_grad=float(top_grad),
+            bottom_grad=float(bottom_grad),
+        )
+    return _unstack(out, single)
+
+
+def gradient_weight_ratios(
+    seed: int | Sequence[int], *, top_grad: float = 0.01, bottom_grad: float = 0.8
+) -> tuple:
+    r"""`(r_ft, r_scratch)` of the hidden-hidden matrix (`gradient_weight_snapshots`
+    without the scratch training): the statistic at finetuning step 0 and at a
+    fresh initialization, on the same task-B data. Floats for one seed, arrays
+    over seeds for a sequence."""
+    out = gradient_weight_snapshots(
+        seed, scratch_steps=0, top_grad=top_grad, bottom_grad=bottom_grad
+    )
+    return out["r_ft"], out["r_scratch"]
+
+
+@functools.lru_cache(maxsize=32)
+def _finetune_program(optimizer, k, criterion, lr, steps, mask_every):
+    from ..optimizers import nanoadam
+
+    def one(seed, params, old_head, X, YB, XT, YAT, YBT):
+        if optimizer == "adamw":
+            tx = optax.adamw(lr, b1=_B1, b2=_B2)
+        else:
+            tx = nanoadam(
+                lr,
+                k=k,
+                mask_every=mask_every,
+                exclude=(NANO_HEAD,),
+                criterion=criterion,
+                criterion_seed=jax.random.fold_in(jax.random.key(seed), 2),
+            )
+
+        def step(carry, _):
+            p, s = carry
+            loss, g = jax.value_and_grad(task_loss)(p, X, YB)
+            u, s = tx.update(g, s, p)
+            return (optax.apply_updates(p, u), s), loss
+
+        (final, _), losses = jax.lax.scan(
+            step, (params, tx.init(params)), None, length=steps
+        )
+        curve = jnp.concatenate([losses, task_loss(final, X, YB)[None]])
+        return {
+            "final": final,
+            "train_loss": curve,
+            "retained_acc": task_accuracy(dict(final, W3=old_head), XT, YAT),
+            "new_task_acc": task_accuracy(final, XT, YBT),
+            "new_task_train_acc": task_accuracy(final, X, YB),
+        }
+
+    return jax.jit(jax.vmap(one))
+
+
+def nanoadam_finetune(
+    seed: int | Sequence[int],
+    *,
+    optimizer: str = "nanoadam",
+    k: float = 0.05,
+    criterion: str = "small",
+    lr: float = 1e-2,
+    steps: int = 150,
+    mask_every: int = 20,
+    keep_params: bool = False,
+) -> dict:
+    r"""Finetune the pretrained digits MLP on task B and measure the forgetting.
+
+    From `nanoadam_pretrain(seed)` (task A = digits 0-4): the pretrained `W1, W2`
+    with the re-initialized head `W3`, `steps` full-batch steps on task B (digits
+    5-9 relabelled 0-4, its training rows) with
+
+    * `optimizer="nanoadam"`: `optimizers.nanoadam(lr, k=k, mask_every=mask_every,
+      exclude=("W3",), criterion=criterion, criterion_seed=fold_in(key(seed),
+      2))`: Algorithm 1 (no bias correction, no weight decay) on `W1`, `W2`
+      (one chunk each); the head is excluded from the mask and trained by the
+      optimizer's dense Adam with the same settings (the paper's Appendix B);
+    * `optimizer="adamw"`: `optax.adamw(lr)` on everything (bias correction,
+      weight decay 1e-4; `k`, `criterion`, `mask_every` unused).
+
+    Forgetting: the task-A test accuracy of the pretrained MLP minus that of the
+    finetuned `W1, W2` with the saved task-A head (`pretrain_acc -
+    retained_acc`, fractions). Seeds are run together (vmapped, float32).
+
+    Returns:
+        numpy arrays (leading seed axis for a sequence): `train_loss` (steps + 1,)
+        (task-B training loss before each step, then after the last),
+        `final_train_loss`, `pretrain_acc`, `retained_acc`, `forgetting`,
+        `new_task_acc` (task-B test), `new_task_train_acc`; with `keep_params`
+        also `start` and `final` (dicts `W1, W2, W3`).
+
+    Raises:
+        ValueError: an unknown `optimizer` (and what `nanoadam` raises).
+    """
+    if optimizer not in NANO_OPTIMIZERS:
+        raise ValueError(
+            f"nanoadam_finetune: `optimizer` must be one of {NANO_OPTIMIZERS}, got "
+            f"{optimizer!r}."
+        )
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(
+            f"nanoadam_finetune: `steps` must be a positive int, got {steps!r}."
+        )
+    single, seeds = _seeds(seed, "nanoadam_finetune")
+    pre = _pretrained(seeds)
+    d = pre["data"]
+    start = dict(pre["pretrained"], W3=pre["head"])
+    if optimizer == "adamw":
+        key = ("adamw", 0.0, "small", float(lr), steps, 1)
+    else:
+        key = ("nanoadam", float(k), criterion, float(lr), steps, int(mask_every))
+    with jax.numpy_dtype_promotion("standard"):  # optax's Adam bias correction
+        out = _finetune_program(*key)(
+            jnp.asarray(seeds, jnp.int32),
+            start,
+            pre["pretrained"]["W3"],
+            d["X_train"],
+            d["YB_train"],
+            d["X_test"],
+            d["YA_test"],
+            d["YB_test"],
+        )
+    final = out.pop("final")
+    out["final_train_loss"] = out["train_loss"][:, -1]
+    out["pretrain_acc"] = pre["acc"]
+    out["forgetting"] = pre["acc"] - out["retained_acc"]
+    if keep_params:
+        out["start"], out["final"] = start, final
+    return _unstack(out, single)
