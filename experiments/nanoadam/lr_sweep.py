@@ -27,14 +27,17 @@ class Config:
     """Settings.
 
     Attributes:
-        seed: first seed (200-204 as in `nanoadam.masks`).
+        seed: shifts the seed block (runs use seed_offset + seed + j; 200-204 at
+            seed 0, as in `nanoadam.masks`).
         num_seeds, num_seeds_quick: 5; quick 2.
         lrs: the learning rates.
         k, mask_every: NanoAdam's density and mask interval.
         steps, steps_quick: finetuning steps (150; quick 30).
     """
 
-    seed: int = 200
+    seed: int = 0
+    #: Runs use seeds seed_offset + seed + j, j = 0, 1, ... (the spec's block).
+    seed_offset: int = 200
     num_seeds: int = 5
     num_seeds_quick: int = 2
     lrs: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
@@ -47,7 +50,7 @@ class Config:
 def run(config: Config, quick: bool) -> dict:
     n = config.num_seeds_quick if quick else config.num_seeds
     steps = config.steps_quick if quick else config.steps
-    seeds = [config.seed + i for i in range(n)]
+    seeds = [config.seed_offset + config.seed + i for i in range(n)]
     out: dict = {"seeds": np.asarray(seeds), "lrs": np.asarray(config.lrs)}
     t0 = time.perf_counter()
     for opt in OPTS:
