@@ -344,14 +344,34 @@ def _digits_setup(batch: int = 32):
     return _init_mlp((64, 256, 10), seed=0), batches
 
 
-def bench_step_mlp(quick: bool) -> list[BenchRow]:
-    """Per-step time on a ~1e7-parameter MLP (quick: ~4e5), batch 64, float32."""
+def mlp_case(quick: bool) -> dict:
+    """The timed MLP case the HAM, Sign-In and NanoAdam rows share: `model` (its
+    short name), `params`, `batches`, `desc` and the sampling (`steps`, `rounds`)."""
     sizes, batch, params, batches = _mlp_setup(quick)
     n = _n_params(params)
-    model = f"mlp{n / 1e6:.2g}M"
-    desc = f"MLP {'-'.join(map(str, sizes))} ({n:,} params), batch {batch}, float32"
     steps, rounds = (2, 3) if quick else (1, 21)
-    return _timing_rows(model, params, batches, steps=steps, rounds=rounds, desc=desc)
+    return {
+        "model": f"mlp{n / 1e6:.2g}M",
+        "params": params,
+        "batches": batches,
+        "desc": f"MLP {'-'.join(map(str, sizes))} ({n:,} params), batch {batch}, "
+        "float32",
+        "steps": steps,
+        "rounds": rounds,
+    }
+
+
+def bench_step_mlp(quick: bool) -> list[BenchRow]:
+    """Per-step time on a ~1e7-parameter MLP (quick: ~4e5), batch 64, float32."""
+    c = mlp_case(quick)
+    return _timing_rows(
+        c["model"],
+        c["params"],
+        c["batches"],
+        steps=c["steps"],
+        rounds=c["rounds"],
+        desc=c["desc"],
+    )
 
 
 def bench_step_digits(quick: bool) -> list[BenchRow]:

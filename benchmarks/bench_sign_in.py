@@ -261,26 +261,23 @@ def state_bytes_rows(model: str, params) -> list[BenchRow]:
     return rows
 
 
-def _model_name(params) -> str:
-    n = sum(int(v.size) for v in jax.tree.leaves(params))
-    return f"mlp{n / 1e6:.2g}M"
-
-
 def bench_step_mlp(quick: bool) -> list[BenchRow]:
     """Per-step time on a ~1e7-parameter MLP (quick: ~1e5), batch 64, float32."""
-    sizes, batch, params, batches = _ham._mlp_setup(quick)
-    n = sum(int(v.size) for v in jax.tree.leaves(params))
-    desc = f"MLP {'-'.join(map(str, sizes))} ({n:,} params), batch {batch}, float32"
-    steps, rounds = (2, 3) if quick else (1, 21)
+    c = _ham.mlp_case(quick)
     return _timing_rows(
-        _model_name(params), params, batches, steps=steps, rounds=rounds, desc=desc
+        c["model"],
+        c["params"],
+        c["batches"],
+        steps=c["steps"],
+        rounds=c["rounds"],
+        desc=c["desc"],
     )
 
 
 def bench_state_bytes(quick: bool) -> list[BenchRow]:
     """Optimizer-state bytes of the Sign-In variants (no timing)."""
-    _, _, params, _ = _ham._mlp_setup(quick)
-    return state_bytes_rows(_model_name(params), params)
+    c = _ham.mlp_case(quick)
+    return state_bytes_rows(c["model"], c["params"])
 
 
 BENCHMARKS = [bench_step_mlp, bench_state_bytes]

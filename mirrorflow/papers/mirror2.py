@@ -65,7 +65,7 @@ from ..reparam import (
     MatrixFactorization,
 )
 from ..solvers import BDF, integrate, log_times
-from ..spectral import nuclear_norm
+from ..spectral import nuclear_norm, nuclear_to_frobenius
 from ._claim import Check, ClaimTable, cache_per_tolerance, running
 from ._rows import limit_row, max_err
 from .mask import (
@@ -875,9 +875,8 @@ def sparse_coding_gd(
 
     def observe(params):
         X = prob.as_matrix(reparam.to_x(params))
-        s = jnp.linalg.svd(X, compute_uv=False)
         mse = jnp.mean((prob.Y - prob.D @ X) ** 2)
-        return mse, jnp.sum(s), jnp.sum(jnp.abs(X))
+        return mse, nuclear_norm(X), jnp.sum(jnp.abs(X))
 
     def step(params, _):
         g = grad(params)
@@ -1171,12 +1170,6 @@ ATTENTION_WDS = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 ATTENTION_LR, ATTENTION_STEPS = 3e-3, 300
 
 
-def nuclear_to_frobenius_of(M):
-    """||M||_* / ||M||_F from the singular values (traceable)."""
-    s = jnp.linalg.svd(M, compute_uv=False)
-    return jnp.sum(s) / jnp.sqrt(jnp.sum(s**2))
-
-
 def attention_wd_sweep(
     seed: int, wds=ATTENTION_WDS, *, steps=ATTENTION_STEPS, lr=ATTENTION_LR
 ) -> dict:
@@ -1208,7 +1201,7 @@ def attention_wd_sweep(
             g = jax.grad(lambda q: train.loss(to_x(q)))(p)
             updates, state = opt.update(g, state, p)
             p = optax.apply_updates(p, updates)
-            return (p, state), nuclear_to_frobenius_of(p[0].T @ p[1])
+            return (p, state), nuclear_to_frobenius(p[0].T @ p[1])
 
         (p, _), ratio = jax.lax.scan(step, (params0, opt.init(params0)), None, steps)
         x = to_x(p)
@@ -1327,7 +1320,7 @@ def lora_switch_off_adamw(
             g = jax.grad(lambda q: prob.loss(q[0] @ q[1]))(p)
             updates, state = opt.update(g, state, p)
             p = optax.apply_updates(p, updates)
-            return (p, state), nuclear_to_frobenius_of(p[0] @ p[1])
+            return (p, state), nuclear_to_frobenius(p[0] @ p[1])
 
         carry = ((B0, A0), opt.init((B0, A0)))
         return jax.lax.scan(step, carry, None, steps)[1]
@@ -1360,7 +1353,7 @@ def lora_switch_off_flow(
             atol=1e-12,
         )
         out[name] = np.asarray(
-            jax.vmap(lambda x: nuclear_to_frobenius_of(x.reshape(32, 32)))(sol.xs)
+            jax.vmap(lambda x: nuclear_to_frobenius(x.reshape(32, 32)))(sol.xs)
         )
     return out
 
