@@ -69,6 +69,11 @@ def test_stop_when_stops_where_the_neuron_dies():
     assert t_true <= float(sol.t_final) <= 1.02 * t_true
 
 
+def test_bad_weights_shape_is_named():
+    with pytest.raises(ValueError, match="`x` must be the pair"):
+        ReluNeuron().loss(jnp.ones(3))
+
+
 def test_stop_when_bad_input():
     flow = mf.MirrorFlow(ReluNeuron(), mf.SquaredNorm())
     x0 = jnp.asarray([1.0, 0.5])

@@ -27,6 +27,11 @@ class ReluNeuron(AbstractProblem):
     """
 
     def loss(self, x: Vector) -> Scalar:
+        if jnp.shape(x) != (2,):
+            raise ValueError(
+                f"ReluNeuron.loss: `x` must be the pair (a, w), shape (2,), got shape "
+                f"{jnp.shape(x)}; pass jnp.asarray([a, w])."
+            )
         a, w = x[0], x[1]
         alive = 0.25 * (a * w - 1.0) ** 2
         dead = 0.25 * a**2 * w**2 + 0.25
