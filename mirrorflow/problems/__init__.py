@@ -31,3 +31,7 @@ from ._sparse_coding import (
     SparseCoding as SparseCoding,
     random_sparse_coding as random_sparse_coding,
 )
+from ._two_layer_relu import (
+    TwoLayerReLU as TwoLayerReLU,
+    relu_teacher_student as relu_teacher_student,
+)
