@@ -339,3 +339,66 @@ def test_synflow_mask_equals_iterated_numpy_reference(iters):
     np.testing.assert_array_equal(got["W2"], mask["W2"])
     assert _count(got["W1"]) + _count(got["W2"]) == _expected_keep(d, n)
     assert bool(jnp.all(got["b1"])) and bool(jnp.all(got["b2"]))
+
+
+def test_prune_dispatches_to_each_criterion_and_lists_the_known_ones():
+    params = _params(3)
+    d = 0.3
+
+    def loss_fn(p):
+        return jnp.sum(jnp.tanh(jnp.ones((2, 6)) @ p["W1"] @ p["W2"]) ** 2)
+
+    def apply_fn(p, x):
+        return x @ jnp.abs(p["W1"]) @ jnp.abs(p["W2"])
+
+    same = [
+        (masks.prune("magnitude", params, d), masks.magnitude_mask(params, d)),
+        (
+            masks.prune("snip", params, d, loss_fn=loss_fn, scope="layerwise"),
+            masks.snip_mask(loss_fn, params, d, scope="layerwise"),
+        ),
+        (
+            masks.prune("grasp", params, d, loss_fn=loss_fn),
+            masks.grasp_mask(loss_fn, params, d),
+        ),
+        (
+            masks.prune(
+                "synflow",
+                params,
+                d,
+                apply_fn=apply_fn,
+                input_shape=(1, 6),
+                num_iterations=3,
+            ),
+            masks.synflow_mask(apply_fn, params, d, (1, 6), num_iterations=3),
+        ),
+    ]
+    for got, want in same:
+        for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+            np.testing.assert_array_equal(g, w)
+    # random: an exact count, globally or per layer, reproducible from the key
+    total = sum(x.size for x in jax.tree.leaves(params) if x.ndim >= 2)
+    g = masks.prune("random", params, d, key=jr.key(1))
+    assert sum(_count(m) for m in jax.tree.leaves(g) if m.ndim >= 2) == round(d * total)
+    lw = masks.prune("random", params, d, key=jr.key(1), scope="layerwise")
+    for m in jax.tree.leaves(lw):
+        if m.ndim >= 2:
+            assert _count(m) == _expected_keep(d, m.size)
+    again = masks.prune("random", params, d, key=jr.key(1))
+    for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(again), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="random, magnitude, snip, grasp, synflow"):
+        masks.prune("imp", params, d)
+    with pytest.raises(ValueError, match="`key`"):
+        masks.prune("random", params, d)
+    with pytest.raises(ValueError, match="`loss_fn`"):
+        masks.prune("snip", params, d)
+    with pytest.raises(ValueError, match="scope='global'"):
+        masks.prune(
+            "synflow",
+            params,
+            d,
+            apply_fn=apply_fn,
+            input_shape=(1, 6),
+            scope="layerwise",
+        )

@@ -1,5 +1,6 @@
 """Pruning-at-initialization masks: random (uniform, ERK), magnitude, SNIP, GraSP,
-SynFlow, and the helpers `apply_mask` and `density`.
+SynFlow, one entry point `prune(method, ...)`, and the helpers `apply_mask` and
+`density`.
 
 Used by Sign-In, HAM's sparse runs and the graphon analysis of pruning masks. Each mask
 function is pure and returns a pytree of boolean arrays shaped like the parameters;
@@ -7,6 +8,7 @@ by default only leaves with `ndim >= 2` are pruned (biases stay dense).
 """
 
 from ._masks import (
+    PRUNING_METHODS as PRUNING_METHODS,
     Density as Density,
     apply_mask as apply_mask,
     density as density,
@@ -15,6 +17,7 @@ from ._masks import (
     grasp_mask as grasp_mask,
     grasp_scores as grasp_scores,
     magnitude_mask as magnitude_mask,
+    prune as prune,
     random_mask as random_mask,
     snip_mask as snip_mask,
     snip_scores as snip_scores,
@@ -31,7 +34,9 @@ __all__ = [
     "grasp_hessian_gradient",
     "grasp_mask",
     "grasp_scores",
+    "PRUNING_METHODS",
     "magnitude_mask",
+    "prune",
     "random_mask",
     "snip_mask",
     "snip_scores",

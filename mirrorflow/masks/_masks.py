@@ -559,3 +559,102 @@ def synflow_mask(
             "synflow_mask",
         )
     return mask
+
+
+# --- one entry point for every criterion -------------------------------------------
+
+#: The pruning criteria `prune` knows, in the order the graphon study lists them.
+PRUNING_METHODS = ("random", "magnitude", "snip", "grasp", "synflow")
+
+
+def prune(
+    method: str,
+    params: PyTree,
+    density: float,
+    *,
+    key: jax.Array | None = None,
+    loss_fn: Callable[[PyTree], jax.Array] | None = None,
+    apply_fn: Callable[[PyTree, jax.Array], jax.Array] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    scope: str = "global",
+    num_iterations: int = 100,
+    which: Which = None,
+) -> PyTree:
+    r"""A pruning-at-initialization mask by name: one call for every criterion.
+
+    - `"random"`: a uniformly random subset of the prunable entries (needs `key`);
+      `scope="global"` draws $\mathrm{round}(d\,N)$ of all $N$ selected entries
+      together, `"layerwise"` exactly $\mathrm{round}(d\,|l|)$ per leaf (as
+      `random_mask`).
+    - `"magnitude"`: `magnitude_mask`.
+    - `"snip"`, `"grasp"`: `snip_mask`, `grasp_mask` (need `loss_fn`).
+    - `"synflow"`: `synflow_mask` (needs `apply_fn`, `input_shape`; global only, as
+      SynFlow is defined).
+
+    Global scope is the Synaptic-Flow code's default; layerwise gives every layer
+    the same density (what a per-layer graphon comparison needs).
+
+    Args:
+        method: one of `PRUNING_METHODS`.
+        params: the parameters at initialization.
+        density: kept fraction in $(0, 1]$.
+        key: PRNG key (`"random"` only).
+        loss_fn: `loss_fn(params) -> scalar` on one batch (`"snip"`, `"grasp"`).
+        apply_fn, input_shape: the network and its all-ones input shape
+            (`"synflow"`).
+        scope: `"global"` (default) or `"layerwise"`.
+        num_iterations: SynFlow's rounds (default 100, the paper's).
+        which: the leaves to prune (default: `ndim >= 2`).
+
+    Returns:
+        A pytree of boolean masks shaped like `params`.
+
+    Raises:
+        ValueError: an unknown `method` (the message lists the known ones), a
+            missing argument the method needs, or a bad density or scope.
+    """
+    if method not in PRUNING_METHODS:
+        raise ValueError(
+            f"prune: unknown `method` {method!r}; the known methods are "
+            f"{', '.join(PRUNING_METHODS)}."
+        )
+    needs = {
+        "random": {"key": key},
+        "snip": {"loss_fn": loss_fn},
+        "grasp": {"loss_fn": loss_fn},
+        "synflow": {"apply_fn": apply_fn, "input_shape": input_shape},
+    }.get(method, {})
+    for name, value in needs.items():
+        if value is None:
+            raise ValueError(f"prune: method {method!r} needs `{name}`; pass it.")
+    if method == "random":
+        density = _check_density(density, "prune")
+        if scope not in ("global", "layerwise"):
+            raise ValueError(
+                f"prune: `scope` must be 'global' or 'layerwise', got {scope!r}."
+            )
+        flags = _selected(params, which, "prune")
+        leaves = _check_params(params, flags, "prune")
+        chosen = [x for x, f in zip(leaves, flags, strict=True) if f]
+        keys = jr.split(key, len(chosen))
+        scores = [jr.uniform(k, x.shape) for k, x in zip(keys, chosen, strict=True)]
+        return _mask_from_scores(params, scores, flags, density, scope, "prune")
+    if method == "magnitude":
+        return magnitude_mask(params, density, scope=scope, which=which)
+    if method == "snip":
+        return snip_mask(loss_fn, params, density, scope=scope, which=which)
+    if method == "grasp":
+        return grasp_mask(loss_fn, params, density, scope=scope, which=which)
+    if scope != "global":
+        raise ValueError(
+            "prune: SynFlow ranks globally by construction; pass scope='global' "
+            f"(got {scope!r})."
+        )
+    return synflow_mask(
+        apply_fn,
+        params,
+        density,
+        input_shape,
+        num_iterations=num_iterations,
+        which=which,
+    )
