@@ -42,7 +42,7 @@ import jax.random as jr
 import numpy as np
 
 from mirrorflow.app import BenchRow
-from mirrorflow.graphon._ntk import (
+from mirrorflow.graphon import (
     MLPGraphon,
     dense_relu_ntk,
     empirical_ntk,

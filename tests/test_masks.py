@@ -402,3 +402,24 @@ def test_prune_dispatches_to_each_criterion_and_lists_the_known_ones():
             input_shape=(1, 6),
             scope="layerwise",
         )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_topk_selection_matches_a_stable_sort_with_ties_and_infinities(dtype):
+    # Reference: numpy's stable argsort of -scores (ties: lower index first);
+    # the scores mix +-0, +-inf and repeated values, as masked SynFlow rounds do.
+    from mirrorflow.masks._masks import _topk_mask
+
+    rng = np.random.default_rng(3)
+    for n in (7, 1000, 50_001):
+        s = rng.standard_normal(n).astype(dtype)
+        s[rng.random(n) < 0.3] = 0.0
+        s[rng.random(n) < 0.1] = -0.0
+        s[rng.random(n) < 0.2] = -np.inf
+        s[rng.random(n) < 0.05] = np.inf
+        s[rng.random(n) < 0.1] = 1.5
+        for k in sorted({1, 2, n // 3, n // 2, n - 1, n}):
+            want = np.zeros(n, bool)
+            want[np.argsort(-s, kind="stable")[:k]] = True
+            got = np.asarray(_topk_mask(jnp.asarray(s), k))
+            np.testing.assert_array_equal(got, want, err_msg=f"n={n}, k={k}")

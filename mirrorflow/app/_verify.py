@@ -26,6 +26,7 @@ PAPER_MODULES = (
     "mirrorflow.papers.ham",
     "mirrorflow.papers.signin",
     "mirrorflow.papers.nanoadam",
+    "mirrorflow.papers.graphon",
 )
 
 

@@ -916,20 +916,22 @@ def apply(
     return scaled[-1] @ weights[-1]
 
 
-def _step(z):
-    """ReLU's derivative, 0 at 0 (as `jax.nn.relu`), in `z`'s dtype."""
-    return (z > 0).astype(z.dtype)
-
-
 def _sensitivities(weights, X):
-    """Scaled layer inputs a_l and the sensitivities delta_l = df/dz_l (by hand)."""
-    zs, scaled = _forward(weights, X)
-    # df/dz_L = w / sqrt(n_L) * relu'(z_L); relu'(0) = 0 as in jax.nn.relu
-    delta = (weights[-1] / math.sqrt(zs[-1].shape[1]))[None, :] * _step(zs[-1])
-    deltas = [delta]
-    for k in range(len(zs) - 2, -1, -1):
-        delta = (deltas[0] @ weights[k + 1]) / math.sqrt(zs[k].shape[1]) * _step(zs[k])
-        deltas.insert(0, delta)
+    """Scaled layer inputs a_l and the sensitivities delta_l = df/dz_l, by one
+    batched `jax.vjp` of the outputs with respect to additive offsets of the
+    pre-activations (the samples are independent, so the cotangent of ones gives
+    each sample's own delta)."""
+
+    def outputs(offsets):
+        scaled = [X / math.sqrt(X.shape[1])]
+        for w, e in zip(weights[:-1], offsets, strict=True):
+            z = scaled[-1] @ w.T + e
+            scaled.append(jax.nn.relu(z) / math.sqrt(z.shape[1]))
+        return scaled[-1] @ weights[-1], scaled
+
+    offsets = [jnp.zeros((X.shape[0], w.shape[0]), X.dtype) for w in weights[:-1]]
+    f, pullback, scaled = jax.vjp(outputs, offsets, has_aux=True)
+    (deltas,) = pullback(jnp.ones_like(f))
     return scaled, deltas
 
 
@@ -989,7 +991,8 @@ def empirical_ntk(
     $\Theta(x, x') = \sum_l\sum_{ij}M^{(l)}_{ij}\,\partial_{W_{ij}}f(x)\,
     \partial_{W_{ij}}f(x')$. With $\partial f/\partial W^{(l)}_{ij} =
     \Delta_{l,i}H_{l-1,j}/\sqrt{n_{l-1}}$ ($\Delta_l = \partial f/\partial z^{(l)}$
-    the backpropagated sensitivities, $H_{l-1}$ the layer's input), each layer
+    the sensitivities, from one batched `jax.vjp` per block of inputs, and
+    $H_{l-1}$ the layer's input), each layer
     contributes $(\Delta_l\odot\Delta_l')^\top M_l(H_{l-1}\odot H_{l-1}')/n_{l-1}$
     and the readout $H_L^\top\mathrm{diag}(M_{L+1})H_L'/n_L$. No Jacobian is
     formed: the inputs are cut into blocks of $b$ = `block_size`; for each pair

@@ -2,9 +2,9 @@
 
 One module per paper: `core` (classic mirror-flow results), `mask` (Mask in the
 Mirror), `mirror2` (Mirror, Mirror of the Flow), `ham` (HAM), `signin` (Sign-In),
-`nanoadam` (NanoAdam), plus `digits` (the small digits MLP the experiments
-share). Each defines `CLAIMS`, a `ClaimTable`; declaring a claim runs nothing and
-builds no array.
+`nanoadam` (NanoAdam), `graphon` (The Graphon Limit Hypothesis), plus `digits` (the
+small digits MLP the experiments share) and `teacher_student`. Each paper module
+defines `CLAIMS`, a `ClaimTable`; declaring a claim runs nothing and builds no array.
 `import mirrorflow` does not load this package; the app does (`mirrorflow verify`).
 """
 
@@ -19,4 +19,4 @@ from ._claim import (
 
 
 #: The paper modules, in the order `mirrorflow verify` runs them.
-PAPERS = ("core", "mask", "mirror2", "ham", "signin", "nanoadam")
+PAPERS = ("core", "mask", "mirror2", "ham", "signin", "nanoadam", "graphon")

@@ -92,6 +92,7 @@ DOCS_PAGES = {
     "ham": "ham.md",
     "signin": "sign_in.md",
     "nanoadam": "nanoadam.md",
+    "graphon": "graphon.md",
 }
 
 
@@ -118,6 +119,8 @@ SHORT_NAMES = {
     "Zhou, Jacobs, Gadhikar & Burkholz, Pay Attention to Small Weights, NeurIPS 2025": (
         "NanoAdam"
     ),
+    "Pham, Ta, Jacobs, Burkholz & Tran-Thanh, The Graphon Limit Hypothesis, "
+    "NeurIPS 2025": "Graphon",
 }
 
 
