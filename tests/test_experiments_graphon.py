@@ -60,7 +60,8 @@ def test_estimates_random_distance_follows_the_closed_form_law(tmp_path):
     exp.plot(r, tmp_path / "f.png")
 
 
-@pytest.mark.slow  # ~10 s; `verify` checks the same powers (graphon.constant_ntk_scaling)
+# ~10 s; `verify` checks the same powers (graphon.constant_ntk_scaling).
+@pytest.mark.slow
 def test_ntk_scaling_ratios_are_the_exact_powers(tmp_path):
     exp = experiment("ntk_scaling")
     cfg = dataclasses.replace(exp.config, widths=(32, 64), n_seeds=2, finite_width=32)
