@@ -127,6 +127,36 @@ def test_reduced_mirror_flow_against_lsoda(reduced):
     assert ours.stats["njev"] <= 10  # the Jacobian is reused across steps
 
 
+class _Unfused(mf.ReducedMirrorFlow):
+    """The reduced flow without its fused field-and-loss (the default method)."""
+
+    def vector_field_and_loss(self, t, y, args):
+        return AbstractFlow.vector_field_and_loss(self, t, y, args)
+
+
+def test_fused_field_and_loss_and_its_event(reduced):
+    flow, y0, ts = reduced
+    y = y0 + 0.01 * jnp.arange(y0.shape[0], dtype=y0.dtype)
+    f, loss = flow.vector_field_and_loss(0.0, y, None)
+    # Oracle: the problem's own loss at the primal point and the separate field.
+    np.testing.assert_allclose(f, flow.vector_field(0.0, y, None), rtol=1e-14)
+    np.testing.assert_allclose(
+        loss, flow.problem.loss(flow.to_primal(y)), rtol=1e-13, atol=1e-300
+    )
+    # The event read from Newton's last evaluation (then confirmed exactly) stops
+    # where the solver that computes the exact loss after every step stops.
+    stop = 1e-14
+    kw = dict(ts=ts, solver=BDF(), stop_loss=stop)
+    fused = mf.integrate(flow, y0, 0.0, 1e4, **kw)
+    plain = mf.integrate(
+        _Unfused(flow.problem, flow.potential, flow.z0), y0, 0.0, 1e4, **kw
+    )
+    assert fused.result == plain.result == "event"
+    assert abs(float(fused.t_final) / float(plain.t_final) - 1) <= 1e-9
+    np.testing.assert_allclose(fused.loss_final, stop, rtol=1e-6)
+    np.testing.assert_allclose(fused.xs, plain.xs, rtol=0, atol=1e-12)
+
+
 def test_stop_loss_event_time():
     # x' = -(x - 1), x0 = -0.5: x = 1 - 1.5 e^{-t}, loss 1.125 e^{-2t}. An error
     # e in x moves the event by e / |x - 1| (= e / 0.014 at s = 1e-4), so 1e-9

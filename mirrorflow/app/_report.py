@@ -86,6 +86,7 @@ def load_verify_json(path: str | Path) -> list[ClaimResult]:
                     float(c["wall_time"]),
                     c.get("exception"),
                     c.get("error_line"),
+                    compile_time=float(c.get("compile_time", 0.0)),
                 )
             )
     except (KeyError, TypeError, ValueError) as err:

@@ -42,6 +42,8 @@ class ClaimResult:
         exception: the traceback if the claim raised, else None.
         error_line: one line naming the check that was running and the exception.
         integrations: a record of every `integrate` call the claim made.
+        compile_time: seconds of the wall time spent tracing, lowering and
+            compiling JAX programs (JAX's compile events; the rest is running).
     """
 
     claim: Claim
@@ -50,6 +52,7 @@ class ClaimResult:
     exception: str | None = None
     error_line: str | None = None
     integrations: tuple = ()
+    compile_time: float = 0.0
 
     @property
     def checks_passed(self) -> bool:
@@ -89,6 +92,7 @@ class ClaimResult:
             "docs": c.docs,
             "passed": self.passed,
             "wall_time": self.wall_time,
+            "compile_time": self.compile_time,
             "exception": self.exception,
             "error_line": self.error_line,
             "integrations": [dataclasses.asdict(r) for r in self.integrations],
@@ -206,6 +210,33 @@ def audit_check(records) -> Check | None:
     )
 
 
+# JAX's compile-phase events (tracing to a jaxpr, lowering to MLIR, XLA's backend
+# compilation): their durations add up to the compile time of a claim.
+_COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+_compile_seconds = [0.0]
+_listening = [False]
+
+
+def _on_duration(event: str, duration: float, **_kwargs) -> None:
+    if event in _COMPILE_EVENTS:
+        _compile_seconds[0] += duration
+
+
+def compile_seconds() -> float:
+    """Seconds JAX has spent compiling in this process since the first call (a
+    counter: take differences around the work you time)."""
+    if not _listening[0]:
+        import jax.monitoring
+
+        jax.monitoring.register_event_duration_secs_listener(_on_duration)
+        _listening[0] = True
+    return _compile_seconds[0]
+
+
 def run_claim(claim: Claim) -> ClaimResult:
     """Run one claim; an exception becomes a failed result with its traceback.
 
@@ -213,6 +244,7 @@ def run_claim(claim: Claim) -> ClaimResult:
     gets one more check (`AUDIT_LABEL`) that fails if a flow was integrated far
     past its convergence or used more than a quarter of its step budget.
     """
+    compiled0 = compile_seconds()
     start = time.perf_counter()
     error_line = None
     with _audit.record_integrations() as records:
@@ -241,6 +273,7 @@ def run_claim(claim: Claim) -> ClaimResult:
         exc,
         error_line,
         tuple(records),
+        compile_seconds() - compiled0,
     )
 
 
@@ -265,7 +298,15 @@ def _run_in_worker(ids: list[str], verbose_progress: bool) -> list[tuple]:
     for cid in ids:
         r = run_claim(REGISTRY[cid])
         out.append(
-            (cid, r.checks, r.wall_time, r.exception, r.error_line, r.integrations)
+            (
+                cid,
+                r.checks,
+                r.wall_time,
+                r.exception,
+                r.error_line,
+                r.integrations,
+                r.compile_time,
+            )
         )
         if verbose_progress:
             status = "PASS" if r.passed else ("ERROR" if r.exception else "FAIL")
@@ -278,19 +319,21 @@ def _run_in_worker(ids: list[str], verbose_progress: bool) -> list[tuple]:
 def run_claims(
     selected: list[Claim], *, workers: int = 1, progress: bool = True
 ) -> list[ClaimResult]:
-    """Run claims, in order, on `workers` processes (one paper per task).
+    """Run claims, in order, on `workers` processes (one group per task).
 
-    Claims of one paper share cached flows, so a paper runs in one process; the
-    papers are handed to the workers as they free up. Claims registered at run
+    Claims of one group (`Claim.group`; by default the whole paper) share cached
+    flows, so a group runs in one process; the groups are handed to the workers
+    as they free up, costliest first (`Claim.cost`). Claims registered at run
     time (not in a paper table) and `workers = 1` run here, in this process.
     Results come back in the order of `selected`; progress lines go to stderr.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"run_claims: `workers` must be an int >= 1, got {workers!r}.")
-    papers: dict[str, list[str]] = {}
+    # One task per (paper, group): claims of a group share cached solves.
+    tasks: dict[tuple[str, str], list[Claim]] = {}
     for c in selected:
-        papers.setdefault(c.paper, []).append(c.id)
-    if workers == 1 or len(papers) == 1 or not all(_shipped(c) for c in selected):
+        tasks.setdefault((c.paper, c.group), []).append(c)
+    if workers == 1 or len(tasks) == 1 or not all(_shipped(c) for c in selected):
         results = []
         for i, c in enumerate(selected, 1):
             if progress:
@@ -302,21 +345,22 @@ def run_claims(
                 status = "PASS" if r.passed else ("ERROR" if r.exception else "FAIL")
                 print(f" {status} ({r.wall_time:.1f} s)", file=sys.stderr, flush=True)
         return results
+    # Costliest tasks first (longest-processing-time scheduling), ties in order.
+    order = sorted(tasks.values(), key=lambda cs: -sum(c.cost for c in cs))
     import concurrent.futures
     import multiprocessing
 
     by_id: dict[str, ClaimResult] = {}
     context = multiprocessing.get_context("spawn")  # JAX does not survive fork
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(papers)), mp_context=context
+        max_workers=min(workers, len(tasks)), mp_context=context
     ) as pool:
-        futures = {
-            pool.submit(_run_in_worker, ids, progress): paper
-            for paper, ids in papers.items()
-        }
+        futures = [
+            pool.submit(_run_in_worker, [c.id for c in cs], progress) for cs in order
+        ]
         for fut in concurrent.futures.as_completed(futures):
-            for cid, checks, wall, exc, line, records in fut.result():
+            for cid, checks, wall, exc, line, records, comp in fut.result():
                 by_id[cid] = ClaimResult(
-                    REGISTRY[cid], tuple(checks), wall, exc, line, tuple(records)
+                    REGISTRY[cid], tuple(checks), wall, exc, line, tuple(records), comp
                 )
     return [by_id[c.id] for c in selected]

@@ -35,6 +35,18 @@ class AbstractFlow(eqx.Module):
         """The training loss $f(x)$ at the state `y`."""
         return self.problem.loss(self.to_primal(y))
 
+    def vector_field_and_loss(
+        self, t: Scalar, y: PyTree, args: PyTree
+    ) -> tuple[PyTree, Scalar]:
+        """`(vector_field(t, y, args), loss(y))`, computed together.
+
+        Solvers that watch the loss (the `stop_loss` event of the `BDF` solver)
+        call this instead of the two methods when a flow overrides it: flows whose
+        field and loss share their expensive part (the reduced flow's product
+        $Ax$) compute it once. The default evaluates both.
+        """
+        return self.vector_field(t, y, args), self.loss(y)
+
     def breakpoints(self) -> tuple[float, ...]:
         """Times where the right-hand side jumps (none by default)."""
         return ()

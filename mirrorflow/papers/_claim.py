@@ -60,6 +60,10 @@ class Claim:
         tolerance_origin: where the tolerance comes from.
         compute: returns the claim's `Check`s; each carries its own tolerance.
         docs: the project's theory page that explains it (`docs/theory/...#id`).
+        group: claims of one group run in one process of `verify` (they share
+            cached solves); `""` (default): the paper's common group.
+        cost: rough seconds the claim takes on one core, a scheduling hint for
+            `verify --workers` (the costliest groups start first); not checked.
     """
 
     id: str
@@ -70,6 +74,8 @@ class Claim:
     tolerance_origin: str
     compute: Callable[[], list[Check]]
     docs: str = ""
+    group: str = ""
+    cost: float = 1.0
 
     def __post_init__(self):
         if "." not in self.id or not self.id.startswith(self.paper + "."):
@@ -157,8 +163,14 @@ class ClaimTable:
         citation: str,
         reference: str,
         tolerance_origin: str,
+        group: str = "",
+        cost: float = 1.0,
     ) -> Callable[[Callable[[], list[Check]]], Callable[[], list[Check]]]:
-        """Decorator adding a function that returns a claim's `Check`s."""
+        """Decorator adding a function that returns a claim's `Check`s.
+
+        `group` and `cost`: see `Claim` (how `verify` spreads claims over
+        processes).
+        """
 
         def wrap(fn):
             if any(c.id == id for c in self.claims):
@@ -173,6 +185,8 @@ class ClaimTable:
                     tolerance_origin=tolerance_origin,
                     compute=fn,
                     docs=docs_anchor(id),
+                    group=group,
+                    cost=float(cost),
                 )
             )
             return fn

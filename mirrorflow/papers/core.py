@@ -168,6 +168,7 @@ def _min_l2():
 
 @CLAIMS.claim(
     "core.reparam_equals_mirror",
+    cost=11.0,
     citation=(
         "Woodworth et al., COLT 2020, Thm 1; Jacobs & Burkholz, Mask in the Mirror, "
         "ICLR 2025, Thm 2.1"
@@ -192,6 +193,7 @@ def _reparam_equals_mirror():
 
 @CLAIMS.claim(
     "core.conserved_quantity",
+    cost=14.0,
     citation=(
         "Jacobs & Burkholz, Mask in the Mirror, ICLR 2025, Lemma A.1; Woodworth et al.,"
         " COLT 2020 (proofs)"
@@ -259,6 +261,7 @@ def _conserved():
 
 @CLAIMS.claim(
     "core.hypentropy_limit",
+    cost=14.0,
     citation=(
         "Woodworth et al., COLT 2020, Thm 1; Li, Wang, Lee & Arora, NeurIPS 2022, Thm "
         "4.17"
@@ -448,6 +451,7 @@ def deep_path(depth: int, alpha: float):
 
 @CLAIMS.claim(
     "core.depth_D",
+    cost=13.0,
     citation="Woodworth et al., COLT 2020, Thm 3",
     statement="Depth-D GF (x = u^D - v^D) equals the mirror flow of the "
     "closed-form R*, "
@@ -791,6 +795,7 @@ def eigenvalue_projection(problem, alpha: float) -> np.ndarray:
 
 @CLAIMS.claim(
     "core.matrix_sensing_nuclear",
+    cost=15.0,
     citation=(
         "Gunasekar, Woodworth, Bhojanapalli, Neyshabur & Srebro, NeurIPS 2017, "
         "Thm 1 (commuting measurements); derivation in mirrorflow/reparam/_matrix.py"
@@ -860,6 +865,7 @@ def _balance_drift(sol, reparam, schedule=None) -> float:
 
 @CLAIMS.claim(
     "core.factorization_conservation",
+    cost=14.0,
     citation=(
         "Du, Hu & Lee, NeurIPS 2018, Thm 2.1 (balancedness of factorized layers); "
         "the decay law derived in mirrorflow/reparam/_matrix.py"

@@ -131,6 +131,7 @@ def random_sas_study(widths=WIDTHS, trials=None, p=DENSITY, seed=1, kind="random
 
 @CLAIMS.claim(
     "graphon.random_constant",
+    group="sas",
     citation=f"{CITATION}, Sec. 4.3 and Fig. 1 (random pruning converges to a "
     "constant graphon)",
     statement="SAS estimates of random (Bernoulli p = 0.2) masks deviate from the "
@@ -156,6 +157,7 @@ def _random_constant():
 
 @CLAIMS.claim(
     "graphon.sorting_bias",
+    group="sas",
     citation=f"{CITATION}, Sec. 4.3 and App. C (SAS: degree sorting as an "
     "approximate measure-preserving map)",
     statement="Degree sorting biases the SAS histogram of a random mask by "
@@ -184,6 +186,7 @@ def _sorting_bias():
 
 @CLAIMS.claim(
     "graphon.random_rate",
+    group="sas",
     citation=f"{CITATION}, Sec. 4.3 and Fig. 1 right (distances decrease with width)",
     statement="The SAS error of random masks decays at the rate of the two-term law: "
     "its log-log slope over n = 256-4096 matches the law's, and sqrt(n) rms tends to "
@@ -222,6 +225,7 @@ def _zeta2():
 
 @CLAIMS.claim(
     "graphon.magnitude_is_random",
+    group="sas",
     citation=f"{CITATION}, Sec. 4.3 and App. C (magnitude pruning at initialization)",
     statement="Magnitude pruning of i.i.d. Gaussian weights keeps a uniformly random "
     "set of p N entries, so its SAS estimates follow the random-pruning law.",
@@ -264,6 +268,7 @@ def snip_rank1_study(widths=WIDTHS, trials=5, p=DENSITY, seed=5):
 
 @CLAIMS.claim(
     "graphon.snip_rank1",
+    group="sas",
     citation=f"{CITATION}, Sec. 4.3 and Fig. 1 (SNIP converges to a non-uniform "
     "graphon with density increasing toward high-degree nodes)",
     statement="Single-sample SNIP scores |W_ij| r_i c_j converge to the factorized "
@@ -397,6 +402,8 @@ def _rate_check(label, study):
 
 @CLAIMS.claim(
     "graphon.finite_width_gntk",
+    group="finite_width",
+    cost=31.0,
     citation=f"{CITATION}, Prop. 1 and Thm 1 (the Graphon NTK as the infinite-width "
     "limit of a graphon-structured network)",
     statement="The empirical NTK of finite MLPs whose hidden masks are sampled from a "
@@ -432,6 +439,8 @@ def _finite_width_gntk():
 
 @CLAIMS.claim(
     "graphon.finite_masked_scaling",
+    group="finite_width",
+    cost=19.0,
     citation=f"{CITATION}, Sec. 5.3 (random pruning scales the NTK) and App. B",
     statement="Finite MLPs with every layer randomly masked at density c have an "
     "empirical NTK that converges to c^(L+1) Theta_std at the rate n^(-1/2).",
@@ -692,6 +701,8 @@ SEEDS = (0, 1, 2, 3, 4)
 
 @CLAIMS.claim(
     "graphon.training_speed",
+    group="digits",
+    cost=44.0,
     citation=f"{CITATION}, Sec. 6 and Fig. 2 (SNIP and SynFlow masks train faster "
     "early than random ones at equal sparsity)",
     statement="At 90 % sparsity, the digits MLP 64-256x4-10 pruned by SNIP reaches a "
@@ -755,6 +766,8 @@ def spectra_study(seeds=SEEDS, sparsities=SPARSITIES, methods=METHODS, K=SPECTRU
 
 @CLAIMS.claim(
     "graphon.top_energy",
+    group="digits",
+    cost=43.0,
     citation=f"{CITATION}, Sec. 6 and Fig. 3 (pruning concentrates the Graphon NTK's "
     "energy in the top eigenvalues as sparsity grows)",
     statement="The top-5 energy of the Graphon NTK of SNIP masks exceeds random "

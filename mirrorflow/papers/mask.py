@@ -188,6 +188,7 @@ def param_limit(kind: str, dose: float, tau: float):
 
 @CLAIMS.claim(
     "mask.conservation",
+    cost=13.0,
     citation=(
         "Jacobs & Burkholz, Mask in the Mirror, ICLR 2025, Lemma A.1 and the beta "
         "initialization of Algorithm 1 (PILoT)"
@@ -291,6 +292,7 @@ LIMIT_RUNS = (
 
 @CLAIMS.claim(
     "mask.limit_prediction",
+    cost=17.0,
     citation="Jacobs & Burkholz, Mask in the Mirror, ICLR 2025, Thm 3.3",
     statement="With a finite total dose the limit is argmin_{Ax=b} R_{a_inf}(x) - "
     "<z0, x>, a_inf = a0 exp(-4 Lambda_inf).",

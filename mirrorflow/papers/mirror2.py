@@ -973,6 +973,7 @@ def _spread(values) -> float:
 
 @CLAIMS.claim(
     "mirror2.sparse_coding_k",
+    cost=14.0,
     citation="Jacobs, Zhou & Burkholz, Mirror, Mirror of the Flow, ICML 2025, Fig. 2",
     statement="Sparse coding with codes U^{2k} - V^{2k} and the admissible decay: "
     "larger k reaches the same reconstruction error faster while ||X||_* stays "
@@ -1087,6 +1088,7 @@ def l2_time_change_prediction():
 
 @CLAIMS.claim(
     "mirror2.inadmissible_l2",
+    cost=19.0,
     citation="Jacobs, Zhou & Burkholz, Mirror, Mirror of the Flow, ICML 2025, Cor 3.1",
     statement="x = u^4 - v^4: uniform plain L2 decay is a time change of an undecayed "
     "mirror flow (limits depend on the dose only, but leave the admissible family); "
@@ -1218,6 +1220,7 @@ def attention_wd_sweep(
 
 @CLAIMS.claim(
     "mirror2.attention_wd_ratio",
+    cost=15.0,
     citation="Jacobs, Zhou & Burkholz, Mirror, Mirror of the Flow, ICML 2025, Fig. 3",
     statement="One softmax attention layer trained with AdamW: ||K^T Q||_* / "
     "||K^T Q||_F after training decreases monotonically in the weight decay (mean "
@@ -1360,6 +1363,7 @@ def lora_switch_off_flow(
 
 @CLAIMS.claim(
     "mirror2.lora_dose_crossing",
+    cost=13.0,
     citation="Jacobs, Zhou & Burkholz, Mirror, Mirror of the Flow, ICML 2025, Fig. 4",
     statement="LoRA B A with L2 decay switched off at T (S2) vs half the decay kept "
     "(S3), continuous flow: after the switch S2's ||BA||_*/||BA||_F stays below the "

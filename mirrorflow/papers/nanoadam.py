@@ -236,6 +236,7 @@ def _density_schedule():
 
 @CLAIMS.claim(
     "nanoadam.small_vs_large_mask",
+    cost=15.0,
     citation=f"{CITATION}, Sec. 3.2 and Fig. 4a (small vs large vs random weights)",
     statement="Finetuning with NanoAdam's small-weight mask reaches a lower training "
     "loss than with a large-weight mask (same density); small vs random reported.",
@@ -284,6 +285,8 @@ def _sign_test_p(wins: int, n: int) -> float:
 
 @CLAIMS.claim(
     "nanoadam.toy_smallest_neuron",
+    group="toy",
+    cost=75.0,
     citation=f"{CITATION}, Thm 2.2 / Thm E.1, Sec. 2.3 with Fig. 3 and Table 8",
     statement="Training only the smallest neuron j whose outer weight has the extra "
     "neuron's sign, its gradient flow converges to the extra neuron "

@@ -43,6 +43,10 @@ class AbstractLinearProblem(AbstractProblem):
     def outer_grad(self, r: Float[Array, " n"]) -> Float[Array, " n"]:
         r"""$\nabla L(r)$ at the outputs $r = Ax$."""
 
+    @abc.abstractmethod
+    def outer_loss(self, r: Float[Array, " n"]) -> Scalar:
+        r"""$L(r)$ at the outputs $r = Ax$ (so `loss(x) == outer_loss(A @ x)`)."""
+
     @property
     def n(self) -> int:
         """Number of samples (rows of `A`)."""

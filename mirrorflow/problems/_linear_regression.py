@@ -70,6 +70,11 @@ class LinearRegression(AbstractLinearProblem):
         r"""$\nabla L(r) = s(r - b)$ for $f(x) = L(Ax)$."""
         return self.scale * (r - self.b)
 
+    def outer_loss(self, r: Float[Array, " n"]) -> Scalar:
+        r"""$L(r) = \tfrac{s}{2}\|r - b\|_2^2$ at the outputs $r$."""
+        res = r - self.b
+        return 0.5 * self.scale * jnp.vdot(res, res)
+
 
 def random_regression(
     d: int,

@@ -138,6 +138,11 @@ class MatrixSensing(AbstractLinearProblem):
         r"""$\nabla L(r) = s(r - y)$ for $f(X) = L(\mathcal{A}(X))$."""
         return self.scale * (r - self.b)
 
+    def outer_loss(self, r: Float[Array, " n"]) -> Scalar:
+        r"""$L(r) = \tfrac{s}{2}\|r - y\|_2^2$ at the outputs $r$."""
+        res = r - self.b
+        return 0.5 * self.scale * jnp.vdot(res, res)
+
 
 def _check_int(name: str, val, low: int) -> None:
     if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < low:

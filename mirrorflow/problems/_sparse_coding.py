@@ -170,6 +170,11 @@ class SparseCoding(AbstractLinearProblem):
         r"""$\nabla L(r) = s(r - b)$ at the outputs $r = A\operatorname{vec}(X)$."""
         return self.scale * (r - self.b)
 
+    def outer_loss(self, r: Float[Array, " n"]) -> Scalar:
+        r"""$L(r) = \tfrac{s}{2}\|r - b\|_2^2$ at the outputs $r$."""
+        res = r - self.b
+        return 0.5 * self.scale * jnp.vdot(res, res)
+
 
 def _count(value, name: str, fix: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
+from ..flows._base import AbstractFlow
 from ._solution import Result, Solution
 
 
@@ -163,9 +164,29 @@ class _State(eqx.Module):
 
 
 def _bdf_loop(
-    rhs, jac, loss, y0, t0, t1, ts, stop, *, rtol, atol, max_order, max_steps, h_init
+    rhs,
+    jac,
+    loss,
+    y0,
+    t0,
+    t1,
+    ts,
+    stop,
+    *,
+    rtol,
+    atol,
+    max_order,
+    max_steps,
+    h_init,
+    rhs_and_loss=None,
 ):
-    """The compiled solve on flat float64 states (called under `jit`)."""
+    """The compiled solve on flat float64 states (called under `jit`).
+
+    `rhs_and_loss(t, y) -> (F, loss)`, when given, replaces `rhs` inside Newton so
+    that the `stop` event reads the loss at the last Newton evaluation point (one
+    Newton correction, below the tolerance, from the step's end) for free; the
+    exact `loss` then confirms a hit before the event is located.
+    """
     dtype = y0.dtype
     n = y0.shape[0]
     num_ts = ts.shape[0]
@@ -223,14 +244,19 @@ def _bdf_loop(
         nlu=zero,
     )
 
+    fused = rhs_and_loss is not None and stop is not None
+
     def newton(t_new, y_pred, psi, c, lu, piv, scale):
         def cond(s):
-            k, _, _, _, done, _ = s
+            k, _, _, _, done, _, _ = s
             return (k < _NEWTON_MAXITER) & ~done
 
         def body(s):
-            k, y, d, norm_old, _, _ = s
-            f = rhs(t_new, y)
+            k, y, d, norm_old, _, _, _ = s
+            if fused:
+                f, f_loss = rhs_and_loss(t_new, y)
+            else:
+                f, f_loss = rhs(t_new, y), jnp.asarray(jnp.inf, dtype)
             dy = jsl.lu_solve((lu, piv), c * f - psi - d)
             norm = _rms(dy / scale)
             rate = norm / norm_old  # NaN on the first iteration
@@ -244,7 +270,7 @@ def _bdf_loop(
             y = jnp.where(bad, y, y + dy)
             d = jnp.where(bad, d, d + dy)
             conv = ~bad & ((norm == 0.0) | (rate / (1.0 - rate) * norm < newton_tol))
-            return k + one, y, d, norm, bad | conv, conv
+            return k + one, y, d, norm, bad | conv, conv, f_loss
 
         init = (
             zero,
@@ -253,9 +279,10 @@ def _bdf_loop(
             jnp.asarray(jnp.nan, dtype),
             jnp.asarray(False),
             jnp.asarray(False),
+            jnp.asarray(jnp.inf, dtype),
         )
-        k, y, d, _, _, conv = jax.lax.while_loop(cond, body, init)
-        return conv, k, y, d
+        k, y, d, _, _, conv, f_loss = jax.lax.while_loop(cond, body, init)
+        return conv, k, y, d, f_loss
 
     def step(s: _State) -> _State:
         order_f = s.order.astype(dtype)
@@ -278,7 +305,7 @@ def _bdf_loop(
             lambda: jsl.lu_factor(eye - c * s.J),
             lambda: (s.lu, s.piv),
         )
-        conv, n_iter, y_new, d = newton(t_new, y_pred, psi, c, lu, piv, scale)
+        conv, n_iter, y_new, d, f_loss = newton(t_new, y_pred, psi, c, lu, piv, scale)
 
         # Newton failed with a stale Jacobian: refresh it, retry the same step.
         refresh = ~conv & ~s.jac_current
@@ -316,7 +343,18 @@ def _bdf_loop(
             hit = jnp.asarray(False)
             t_end = t_new
         else:
-            hit = accept & (loss(y_new) <= stop)
+            if fused:
+                # The loss of Newton's last evaluation point flags a candidate;
+                # only then is the exact loss at y_new computed. A crossing the
+                # flag misses by round-off is found on the next step, where the
+                # bisection below then ends at its start.
+                hit = jax.lax.cond(
+                    accept & (f_loss <= stop),
+                    lambda: loss(y_new) <= stop,
+                    lambda: jnp.asarray(False),
+                )
+            else:
+                hit = accept & (loss(y_new) <= stop)
 
             def bis_cond(b):
                 lo, hi, it = b
@@ -452,6 +490,12 @@ def _bdf_solve(
     def loss(yf):
         return flow.loss(unravel(yf))
 
+    def rhs_and_loss(t, yf):
+        f, value = flow.vector_field_and_loss(t, unravel(yf), args)
+        return jfu.ravel_pytree(f)[0], value
+
+    # Only flows that compute both together more cheaply override the method.
+    fused = type(flow).vector_field_and_loss is not AbstractFlow.vector_field_and_loss
     out = _bdf_loop(
         rhs,
         jac,
@@ -466,6 +510,7 @@ def _bdf_solve(
         max_order=max_order,
         max_steps=max_steps,
         h_init=first_step,
+        rhs_and_loss=rhs_and_loss if fused else None,
     )
     ys = jax.vmap(unravel)(out.ys)
     y_final = unravel(out.y_final)
