@@ -159,7 +159,8 @@ def _balancedness_errors(traj, params0, dose):
 @pytest.mark.parametrize(
     "decay",
     [
-        pytest.param(False, id="plain"),
+        # Both ~5-10 s; verify's mirror2 claims run the same flows.
+        pytest.param(False, id="plain", marks=pytest.mark.slow),
         pytest.param(True, id="switch_off", marks=pytest.mark.slow),
     ],
 )

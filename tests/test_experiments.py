@@ -817,6 +817,8 @@ def _primal_projection(A, b, alpha):
     return x
 
 
+# ~7 s; CI's quick figures run core.alpha_sweep and verify checks its claims.
+@pytest.mark.slow
 def test_alpha_sweep_reads_the_claims_numbers_and_matches_two_oracles():
     exp = discover()["core.alpha_sweep"]
     config = dataclasses.replace(

@@ -32,6 +32,8 @@ def test_registered_with_existing_claims(name):
     assert exp.config.seed == 0
 
 
+# ~10 s; CI's `mirrorflow figures --quick` runs graphon.estimates too.
+@pytest.mark.slow
 def test_estimates_random_distance_follows_the_closed_form_law(tmp_path):
     exp = experiment("estimates")
     cfg = dataclasses.replace(

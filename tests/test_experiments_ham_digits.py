@@ -202,6 +202,8 @@ def _small_grid_config():
     )
 
 
+# ~4 s; CI's quick figures run the grid.
+@pytest.mark.slow
 def test_grid_shape_and_best_cell(tmp_path):
     exp = experiment("ham.alpha_beta_grid")
     cfg = _small_grid_config()

@@ -169,6 +169,8 @@ def test_three_effects(quick_results, tmp_path):
     experiment("mirror2.three_effects").plot(r, tmp_path / "f.png")
 
 
+# ~7 s; CI's quick figures write the same sidecar.
+@pytest.mark.slow
 def test_digits_sidecar_mean_std(tmp_path):
     # Through the figure writer: the sidecar's mean/std must be numpy's mean/std
     # (ddof 0) of the per-seed numbers in the same sidecar (exact: same arithmetic).

@@ -127,6 +127,8 @@ def commuting_problem():
     return prob, Q, diag
 
 
+# ~8 s; verify's core.matrix_sensing claims check the same limits.
+@pytest.mark.slow
 def test_commuting_limit_is_the_entropy_projection_of_the_eigenvalues(
     commuting_problem,
 ):

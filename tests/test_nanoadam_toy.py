@@ -76,6 +76,8 @@ def test_paired_init_is_identically_zero_and_teacher_is_unit_norm():
     assert set(np.abs(np.asarray(ts.teacher_a))) == {1.0}
 
 
+# ~5 s; verify's nanoadam.toy_smallest_neuron checks the frozen weights.
+@pytest.mark.slow
 def test_training_only_neuron_j_leaves_every_other_weight_unchanged():
     out = toy.finetune(0, "smallest_neuron", steps=200, pre_steps=2000)
     inst, x_pre = toy.pretrain(0, steps=2000)
@@ -91,6 +93,8 @@ def test_training_only_neuron_j_leaves_every_other_weight_unchanged():
     assert out["shift_others"] == 0.0 and out["preserved"]
 
 
+# ~7 s; verify's nanoadam.toy_smallest_neuron compares GD and flow limits.
+@pytest.mark.slow
 def test_flow_and_gd_agree_to_first_order_in_the_step():
     t1 = 5.0
     sol, flow, _, _ = toy.smallest_neuron_flow(0, t1, pre_steps=2000, rtol=1e-10)
@@ -106,6 +110,8 @@ def test_flow_and_gd_agree_to_first_order_in_the_step():
     assert 1.6 < errs[0] / errs[1] < 2.4, errs
 
 
+# ~6 s (part of the slow suite for time).
+@pytest.mark.slow
 def test_gradient_flow_conserves_balancedness():
     # |a_i|^2 - ||w_i||^2 is conserved neuron by neuron (1-homogeneity), whichever
     # neurons train: here all of them, from unbalanced weights, on 400 samples.
