@@ -41,7 +41,8 @@ _CHILD = textwrap.dedent(
     red = mf.ReducedMirrorFlow(prob, pot, jnp.zeros(d))
     setup = time.perf_counter() - start
     if hasattr(solvers, "BDF"):
-        solver, name = solvers.BDF(rtol=1e-10, atol=1e-12), "BDF"
+        solver = solvers.BDF(rtol=1e-10, atol=1e-12, newton_tol=0.1)
+        name = "BDF"
     else:
         solver = mf.ScipyReference("LSODA", rtol=1e-10, atol=1e-12)
         name = "scipy LSODA"

@@ -83,6 +83,31 @@ def test_linear_stiff_against_expm():
     assert sol.stats["nlu"] < sol.stats["num_steps"]  # LU reused across steps
 
 
+def test_cvode_newton_mode_against_expm():
+    # newton_tol = 0.1 (CVODE's coefficient, first-iteration convergence with the
+    # previous rate): fewer right-hand sides, and the global error stays within
+    # the 1e3 x rtol convention against the matrix exponential.
+    M, y0 = _stiff_matrix(6, 0)
+    ts = mf.log_times(1e-4, 1e3, 30)
+    flow = _Linear(jnp.asarray(M))
+    runs = {
+        tol: mf.integrate(
+            flow,
+            jnp.asarray(y0),
+            0.0,
+            1e3,
+            ts=ts,
+            solver=BDF(rtol=1e-10, atol=1e-12, newton_tol=tol),
+        )
+        for tol in (None, 0.1)
+    }
+    exact = np.stack([scipy.linalg.expm(M * t) @ y0 for t in np.asarray(ts)])
+    np.testing.assert_allclose(runs[0.1].ys, exact, rtol=1e-7, atol=1e-9)
+    assert runs[0.1].stats["nfev"] < 0.75 * runs[None].stats["nfev"]
+    with pytest.raises(ValueError, match="newton_tol"):
+        BDF(newton_tol=1.5)
+
+
 def test_robertson_against_radau():
     flow = _Robertson()
     y0 = jnp.array([1.0, 0.0, 0.0])
