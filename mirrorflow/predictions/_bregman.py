@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-from .._misc import as_float_array
+from .._misc import as_float_array, one_blas_thread
 from ..potentials import AbstractPotential
 from ..references._prediction import Prediction
 from ._newton import newton_minimize
@@ -69,14 +69,17 @@ def _primal(potential, z0, A, b, nu):
 
 def _solve_dual(potential, z0, A, b, nu, stop, max_iter):
     """One compiled Newton solve of the dual; `(nu, iterations, converged, value)`."""
-    res = newton_minimize(
-        _dual_objective,
-        nu,
-        (potential, z0, A, b),
-        solve=_gram_solve,
-        tol=stop,
-        max_iter=max_iter,
-    )
+    with one_blas_thread():
+        res = jax.block_until_ready(
+            newton_minimize(
+                _dual_objective,
+                nu,
+                (potential, z0, A, b),
+                solve=_gram_solve,
+                tol=stop,
+                max_iter=max_iter,
+            )
+        )
     return res.x, int(res.iterations), bool(res.converged), float(res.value)
 
 

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
+from .._misc import one_blas_thread
 from ..potentials import HamPotential
 from ..problems import require_linear
 from ..references import min_l2_interpolant
@@ -100,14 +101,17 @@ def _penalized_minimum(problem, alpha, beta, x, tol, max_iter):
         solve, gram = _dense_solve, _scaled_gram(A, s)
     else:
         solve, gram = _woodbury_solve, None
-    res = newton_minimize(
-        _penalized_objective,
-        x,
-        (A, b, s, a, be, gram),
-        solve=solve,
-        tol=stop,
-        max_iter=max_iter,
-    )
+    with one_blas_thread():  # LAPACK beside XLA's threads: see one_blas_thread
+        res = jax.block_until_ready(
+            newton_minimize(
+                _penalized_objective,
+                x,
+                (A, b, s, a, be, gram),
+                solve=solve,
+                tol=stop,
+                max_iter=max_iter,
+            )
+        )
     return res.x, float(res.grad_norm), int(res.iterations), bool(res.converged)
 
 

@@ -26,7 +26,6 @@ converge with a stale one; the LU factorization of $I - cJ$ is recomputed only
 when $c$ (the step size or the order) or $J$ changes.
 """
 
-import contextlib
 import time
 
 import equinox as eqx
@@ -36,6 +35,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
+from .._misc import one_blas_thread
 from ..flows._base import AbstractFlow
 from ._solution import Result, Solution
 
@@ -576,20 +576,6 @@ def _bdf_solve(
     return out.status, out.save_idx, ys, out.t_final, y_final, stats
 
 
-def _one_blas_thread():
-    """Host BLAS/LAPACK limited to one thread while the compiled loop runs.
-
-    The loop's LU factorizations and solves call LAPACK (through scipy's
-    OpenBLAS) between XLA's own multithreaded products; a second thread pool
-    spinning beside XLA's cost 20-30 % of the (200, 1e4) trajectory on 2 cores.
-    """
-    try:
-        import threadpoolctl
-    except ImportError:  # pragma: no cover - a scikit-learn dependency
-        return contextlib.nullcontext()
-    return threadpoolctl.threadpool_limits(1, user_api="blas")
-
-
 def _bdf_integrate(
     flow, y0, t0, t1, ts, solver: BDF, stop_loss, args, max_steps
 ) -> tuple[Solution, str | None]:
@@ -604,7 +590,7 @@ def _bdf_integrate(
     y0 = jax.tree.map(lambda a: jnp.asarray(a, dtype=f64), y0)
     stop = None if stop_loss is None else jnp.asarray(stop_loss, f64)
     start = time.perf_counter()
-    with _one_blas_thread():
+    with one_blas_thread():
         out = _bdf_solve(
             flow,
             y0,
