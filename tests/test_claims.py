@@ -164,3 +164,33 @@ def test_verify_on_two_workers_equals_one_process(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["verify", "--workers", "0"])
     assert exit_info.value.code == 2 and "--workers" in capsys.readouterr().err
+
+
+def test_compile_time_is_measured_and_groups_split_a_paper():
+    import jax
+    import jax.numpy as jnp
+
+    from mirrorflow.papers._claim import Claim
+
+    def compiles():
+        # A fresh jitted function: JAX traces, lowers and compiles it once.
+        f = jax.jit(lambda x: jnp.sin(x) * 3.0 + jnp.cos(x) ** 2)
+        return [mfa.Check("value", 3.0, float(f(jnp.ones(4))[0] * 0 + 3.0), 0.0, 1)]
+
+    claim = Claim(
+        id="core.compile_probe",
+        paper="core",
+        statement="s",
+        citation="derivation: test",
+        reference="r",
+        tolerance_origin="t",
+        compute=compiles,
+        group="probe",
+        cost=2.5,
+    )
+    r = mfa.run_claim(claim)
+    # Oracle: JAX's own compile events; a new program takes > 0 s to compile
+    # and the compile time is part of the claim's wall time.
+    assert 0.0 < r.compile_time <= r.wall_time
+    assert r.to_dict()["compile_time"] == r.compile_time
+    assert claim.group == "probe" and claim.cost == 2.5
