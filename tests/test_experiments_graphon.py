@@ -1,7 +1,7 @@
 """The graphon. experiments: small runs against independent oracles.
 
 `graphon.estimates` against the closed-form SAS law of random masks (derived in
-docs/theory/graphon.md, Sec. 2) and numpy block means; `graphon.ntk_scaling`
+docs/theory/graphon_limit.md, Sec. 2) and numpy block means; `graphon.ntk_scaling`
 against the powers c^(L+1) and c^L of the closed-form dense NTK. The spectra and
 training-speed experiments share `spectra_study` and `train_masked` with the
 claims graphon.top_energy and graphon.training_speed, which `verify` checks; here

@@ -33,7 +33,13 @@ from mirrorflow.graphon import (
     init_params,
     sample_masks,
 )
-from mirrorflow.papers.graphon import DEPTH, K, finite_width_study
+from mirrorflow.papers.graphon import (
+    DEPTH,
+    K,
+    factorized_graphon,
+    finite_width_study,
+    gaussian_inputs,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,16 +59,6 @@ class Config:
     finite_width: int = 1024
 
 
-def _factorized(u, v):
-    return 0.3 * (1.5 - u) * (1.5 - v)
-
-
-def _inputs(P, d, seed):
-    import jax.numpy as jnp
-
-    return jnp.asarray(np.random.default_rng(seed).standard_normal((P, d)))
-
-
 def run(config: Config, quick: bool) -> dict:
     """Ratios against c (a) and finite-width errors against n (b)."""
     widths = config.widths[:3] if quick else config.widths
@@ -70,7 +66,7 @@ def run(config: Config, quick: bool) -> dict:
     seeds = tuple(range(config.seed, config.seed + n_seeds))
     result = {"widths": np.asarray(widths), "n_seeds": n_seeds, "depth": DEPTH}
 
-    X = _inputs(6, 256, config.seed)
+    X = gaussian_inputs(6, 256, config.seed)
     dense = np.asarray(dense_relu_ntk(X, depth=DEPTH))
     cs = np.linspace(0.05, 1.0, 20)
     for tag, readout in (("all", True), ("dense_readout", False)):
@@ -106,7 +102,7 @@ def run(config: Config, quick: bool) -> dict:
     result["c_finite"] = c_finite
     result["ratio_finite"] = finite
 
-    X16 = _inputs(6, 16, config.seed + 1)
+    X16 = gaussian_inputs(6, 16, config.seed + 1)
     studies = {
         "constant": (
             MLPGraphon.constant(
@@ -115,7 +111,11 @@ def run(config: Config, quick: bool) -> dict:
             X16,
             None,
         ),
-        "factorized": (MLPGraphon.from_functions(DEPTH, 16, K, _factorized), X16, None),
+        "factorized": (
+            MLPGraphon.from_functions(DEPTH, 16, K, factorized_graphon),
+            X16,
+            None,
+        ),
         "all_masked": (MLPGraphon.constant(0.4, DEPTH, 256, K), X, 0.4 ** (DEPTH + 1)),
     }
     for tag, (g, Xs, scale) in studies.items():

@@ -11,7 +11,7 @@ masked network. Spectral metrics of the kernels: `mirrorflow.spectral.kernel_spe
 
 Reference: H. Pham, T. Ta, T. Jacobs, R. Burkholz, L. Tran-Thanh, "The Graphon Limit
 Hypothesis: Understanding Neural Network Pruning via Infinite Width Analysis",
-NeurIPS 2025. Theory page: docs/theory/graphon.md.
+NeurIPS 2025. Theory page: docs/theory/graphon_limit.md.
 """
 
 from ._estimate import (

@@ -98,7 +98,7 @@ DOCS_PAGES = {
     "ham": "ham.md",
     "signin": "sign_in.md",
     "nanoadam": "nanoadam.md",
-    "graphon": "graphon.md",
+    "graphon": "graphon_limit.md",
 }
 
 

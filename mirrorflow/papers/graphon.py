@@ -1,7 +1,7 @@
 r"""The `graphon.` claims: pruning masks as graphons, their SAS estimates, the
 Graphon NTK and the spectra and training speed of pruned MLPs.
 
-See docs/theory/graphon.md. Pham, Ta, Jacobs, Burkholz & Tran-Thanh, The Graphon
+See docs/theory/graphon_limit.md. Pham, Ta, Jacobs, Burkholz & Tran-Thanh, The Graphon
 Limit Hypothesis (NeurIPS 2025): the masks a pruning method produces converge, layer
 by layer, to a graphon (Sec. 4, the SAS estimates of Fig. 1, App. C); a masked MLP
 has a Graphon NTK in the infinite-width limit (Prop. 1, Thm 1), $c^L$ times the dense
@@ -138,7 +138,7 @@ def random_sas_study(widths=WIDTHS, trials=None, p=DENSITY, seed=1, kind="random
     statement="SAS estimates of random (Bernoulli p = 0.2) masks deviate from the "
     "constant graphon p by the rms law sqrt(p(1-p)) sqrt(2 mean(zeta^2)/n + K^2/n^2) "
     "(degree-sorting bias + block noise).",
-    reference="closed form (derivation: docs/theory/graphon.md, Sec. 2); K = 64, "
+    reference="closed form (derivation: docs/theory/graphon_limit.md, Sec. 2); K = 64, "
     "n = 256-2048, 20 trials (8 at 2048), seed 1",
     tolerance_origin="5 %: the law drops O(1/n) corrections to the quantile-bin "
     "means; Monte-Carlo s.e. of the mean rms < 1 %",
@@ -164,8 +164,8 @@ def _random_constant():
     statement="Degree sorting biases the SAS histogram of a random mask by "
     "sqrt(p(1-p)/n)(zeta_a + zeta_b); what remains is block noise of rms "
     "K sqrt(p(1-p))/n.",
-    reference="closed form (derivation: docs/theory/graphon.md, Sec. 2); the masks of "
-    "graphon.random_constant at n = 2048",
+    reference="closed form (derivation: docs/theory/graphon_limit.md, Sec. 2); the "
+    "masks of graphon.random_constant at n = 2048",
     tolerance_origin="5 %, as graphon.random_constant",
 )
 def _sorting_bias():
@@ -275,7 +275,7 @@ def snip_rank1_study(widths=WIDTHS, trials=5, p=DENSITY, seed=5):
     statement="Single-sample SNIP scores |W_ij| r_i c_j converge to the factorized "
     "saliency graphon 2 Phi-bar(tau / (r(u) c(v))), tau fixed by its mean p.",
     reference="the closed form block-averaged on a 4096^2 midpoint grid "
-    "(derivation: docs/theory/graphon.md, Sec. 2); K = 64, 5 trials, seed 5",
+    "(derivation: docs/theory/graphon_limit.md, Sec. 2); K = 64, 5 trials, seed 5",
     tolerance_origin="the spec's: rms decreasing in n and < 0.015 at n = 2048; the "
     "slope and its s.e. are reported",
 )
@@ -308,7 +308,8 @@ def _snip_rank1():
 DEPTH = 3
 
 
-def _inputs(P: int, d: int, seed: int) -> jax.Array:
+def gaussian_inputs(P: int, d: int, seed: int) -> jax.Array:
+    """`P` standard normal inputs of dimension `d` (`default_rng(seed)`)."""
     return jnp.asarray(np.random.default_rng(seed).standard_normal((P, d)))
 
 
@@ -328,7 +329,7 @@ def _rel_fro(A, B) -> float:
     tolerance_origin="1e-10 relative: both sides are exact up to float64 round-off",
 )
 def _constant_ntk_scaling():
-    X, c = _inputs(6, 256, 2), 0.4
+    X, c = gaussian_inputs(6, 256, 2), 0.4
     dense = np.asarray(dense_relu_ntk(X, depth=DEPTH))
     checks = []
     for readout, power, label in (
@@ -351,7 +352,8 @@ def _constant_ntk_scaling():
     return checks
 
 
-def _factorized(u, v):
+def factorized_graphon(u, v):
+    """The factorized test graphon $0.3(1.5 - u)(1.5 - v)$."""
     return 0.3 * (1.5 - u) * (1.5 - v)
 
 
@@ -418,7 +420,7 @@ def _rate_check(label, study):
     "sit at 3-4.6/sqrt(n)",
 )
 def _finite_width_gntk():
-    X = _inputs(6, 16, 3)
+    X = gaussian_inputs(6, 16, 3)
     checks = []
     for name, graphon in (
         (
@@ -429,7 +431,7 @@ def _finite_width_gntk():
         ),
         (
             "0.3 (1.5 - u)(1.5 - v)",
-            MLPGraphon.from_functions(DEPTH, 16, K, _factorized),
+            MLPGraphon.from_functions(DEPTH, 16, K, factorized_graphon),
         ),
     ):
         with running(f"finite masked MLPs, {name}, 5 widths x 16 seeds"):
@@ -453,7 +455,7 @@ def _finite_width_gntk():
 def _finite_masked_scaling():
     c = 0.4
     graphon = MLPGraphon.constant(c, DEPTH, 256, K)
-    X = _inputs(6, 256, 2)
+    X = gaussian_inputs(6, 256, 2)
     ref = c ** (DEPTH + 1) * np.asarray(dense_relu_ntk(X, depth=DEPTH))
     with running("fully masked finite MLPs, 5 widths x 16 seeds"):
         study = finite_width_study(graphon, X, ref, key_base=7000)
@@ -472,7 +474,7 @@ def _finite_masked_scaling():
     tolerance_origin="1e-8 relative: the kernels differ by an exact scalar",
 )
 def _constant_spectra():
-    X = _inputs(64, 256, 2)
+    X = gaussian_inputs(64, 256, 2)
     dense = kernel_spectrum(np.asarray(dense_relu_ntk(X, depth=DEPTH)))
     checks = []
     for c in (0.1, 0.4, 0.9):
@@ -512,8 +514,8 @@ def path_density(hidden, readout=None) -> float:
 
 @CLAIMS.claim(
     "graphon.hidden_reweighting",
-    citation="derivation: docs/theory/graphon.md, Sec. 3 (from the Graphon NTK of "
-    f"Prop. 1 and Thm 1, {CITATION})",
+    citation="derivation: docs/theory/graphon_limit.md, Sec. 3 (from the Graphon NTK "
+    f"of Prop. 1 and Thm 1, {CITATION})",
     statement="With a dense input layer, graphons on the hidden and readout layers "
     "only re-weight the dense NTK's per-layer terms, Theta = sum_l gamma_l T_l, and "
     "every gamma_l equals the path density int W_(L+1) W_L ... W_2: the kernel is "
@@ -525,7 +527,7 @@ def path_density(hidden, readout=None) -> float:
     "converse (a non-uniform input graphon) must leave a residual > 1e-3",
 )
 def _hidden_reweighting():
-    X = _inputs(12, 32, 6)
+    X = gaussian_inputs(12, 32, 6)
     T = np.asarray(dense_relu_ntk_terms(X, depth=DEPTH))  # (L + 1, P, P)
     u = (np.arange(K) + 0.5) / K
     hidden = (np.full((K, K), 0.3), 0.3 * np.outer(1.5 - u, 1.5 - u))
