@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from .._types import PyTree
+from ._finite import nonfinite_probe, report_nonfinite
 
 
 DEFAULT_CHUNK_SIZE = 2**15
@@ -465,14 +465,13 @@ def _check_finite(used: list, count: jax.Array) -> jax.Array:
     """`count`, raising at run time (also under jit) if a used gradient is not finite.
 
     `used`: the gradient values the step reads (`g[I]` of each masked leaf, the
-    whole gradient of an excluded leaf). `sum(0 * g)` is 0 iff every entry is
-    finite: one reduction over about k of the gradient entries (the mechanism of
-    `ham`'s guard). The check is attached to the new step count, an output of
-    every step, instead of being multiplied into the gradients: an error stops
-    the whole computation either way, and the update does not wait for it.
+    whole gradient of an excluded leaf), probed by `nonfinite_probe` (the
+    mechanism of `ham`'s guard). The check is attached to the new step count, an
+    output of every step, instead of being multiplied into the gradients: an
+    error stops the whole computation either way, and the update does not wait
+    for it.
     """
-    finite = jnp.isfinite(sum(jnp.sum(jnp.zeros((), g.dtype) * g) for g in used))
-    return eqx.error_if(count, ~finite, _NONFINITE)
+    return report_nonfinite(count, nonfinite_probe(used), _NONFINITE)
 
 
 def _revert(ok, new, old):

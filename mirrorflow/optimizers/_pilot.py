@@ -22,7 +22,8 @@ import optax
 
 from .._types import PyTree
 from ..regularization import PilotRule
-from ._hyperbolic import _NAN_POLICIES, _report_nonfinite
+from ._finite import nonfinite_probe, report_nonfinite
+from ._hyperbolic import _NAN_POLICIES
 from ._weight_decay import MaskWeight, factors_mask, pilot_weight_decay
 
 
@@ -276,8 +277,7 @@ def _reparam(
             raise ValueError(f"{who}: `update` needs `params` (the current x = m * w).")
         leaves, treedef = jax.tree.flatten(params)
         grads = treedef.flatten_up_to(updates)
-        if nan_policy == "raise":
-            grads = _report_nonfinite(grads, message)
+        probe = nonfinite_probe(grads) if nan_policy == "raise" else None
         keep = _mask_leaves(mask, params, treedef, who)
         sparse = (
             (None,) * len(leaves)
@@ -352,6 +352,8 @@ def _reparam(
                 c + jnp.minimum(_flip_count_rows(p, t, c.dtype), top - c)
                 for c, p, t in zip(flips, leaves, thetas, strict=True)
             )
+        if probe is not None:
+            outer = report_nonfinite(outer, probe, message)
         return treedef.unflatten(outer), HadamardReparamState(
             factors=tuple(new),
             inner_state=inner_state,
