@@ -1,4 +1,4 @@
-"""Test configuration: float64, strict promotion, seeded keys (STYLE.md §6-7)."""
+"""Test configuration: float64, strict promotion, seeded keys."""
 
 import jax
 import jax.random as jr

@@ -7,7 +7,7 @@ import mirrorflow as mf
 
 
 def test_every_public_name_has_a_docstring():
-    # Oracle: STYLE.md §10 (optax checks that every public symbol is documented).
+    # Oracle: every public symbol is documented (as optax checks).
     missing = [n for n in mf.__all__ if not (getattr(mf, n).__doc__ or "").strip()]
     assert missing == []
 

@@ -4,7 +4,7 @@ Each derivation is run as `__main__` (the script path: it must finish and print 
 results as LaTeX), every identity it claims is simplified to zero, and every derived
 expression is evaluated with mpmath (40 digits) at seeded random points inside the
 derivation's stated assumptions and compared with the hand-written JAX code of
-`mirrorflow` (STYLE.md §6, level 4: two independent derivations that agree).
+`mirrorflow`: two independent derivations that agree.
 
 The default suite runs the derivations as `__main__` inside this process (one
 interpreter start and one sympy pass for all of them) and one of them as a real
@@ -386,7 +386,7 @@ def test_03_woodworth_q_is_four_times_the_package_potential():
     alphas = rng.uniform(0.05, 2.0, N)
     xs = rng.standard_normal(N) * 2
     got = per_point(lambda a, x: 4 * mf.Hypentropy(a).value(x), alphas, xs)
-    # 1e-12 relative (RTOL): Q_alpha = 4 r_alpha, core_and_mask.md §1.4.
+    # 1e-12 relative (RTOL): Q_alpha = 4 r_alpha, docs/theory/core.md.
     want = mp_eval(ns["woodworth_q"](x), (alpha, x), alphas, xs)
     check(got, want, rtol=RTOL, label="03 Woodworth Q")
 
@@ -614,7 +614,7 @@ def test_06_weight_decay_flow_is_a_time_dependent_mirror_flow():
         a_0 = m0**2 - w0**2
         residual = mirror(m * w, a_0, Lambda) - np.arctanh(w0 / m0) + integral
         # DOP853 at rtol 1e-12, atol 1e-14 over t <= 6: errors ~1e-12; 1e-9 is a
-        # factor ~1000 above (ODE-vs-identity, STYLE.md §6).
+        # factor ~1000 above (ODE-vs-identity).
         check(residual, 0.0, rtol=0.0, atol=1e-9, label="06 flow identity")
         check(m**2 - w**2, schedule(a_0, Lambda), rtol=1e-9, label="06 a_t")
 
@@ -664,7 +664,7 @@ def test_07_time_to_accuracy_matches_quadrature_and_the_claim_numbers():
         value = float(sp.limit(expr, alpha, a) if a == 1 else expr.subs(alpha, a))
         quad = time_to_eps(lambda t, a=a: 1 + a * abs(t), -0.5, 1.0, 1e-3)
         assert value == pytest.approx(quad, rel=1e-10)
-    # the spec's table (mirror2_and_ham.md §3, ham.faster_than_mw), 4 decimals
+    # the spec's table (docs/theory/mirror_mirror.md, ham.faster_than_mw), 4 decimals
     for a, spec in ((1, 4.1335), (5, 1.6616), (200, 0.0819)):
         expr = T.subs({eps: sp.Rational(1, 1000), x0: -sp.Rational(1, 2)})
         value = float(sp.limit(expr, alpha, a) if a == 1 else expr.subs(alpha, a))

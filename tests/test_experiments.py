@@ -1,4 +1,4 @@
-"""Experiments: registry, cache, executors, figures, CLI, report (STYLE.md §6, §9).
+"""Experiments: registry, cache, executors, figures, CLI, report.
 
 Every assert compares against an independent answer with a stated tolerance: a
 recomputation outside the cache, an uninterrupted run, the claims' own numbers
@@ -802,7 +802,7 @@ def _primal_projection(A, b, alpha):
 
     A second oracle for the dual-Newton Bregman projection: it works on the primal
     problem, x = x_p + N w, with R_alpha's gradient arcsinh(x/c)/4 and Hessian
-    1/(4 sqrt(x^2 + c^2)) written out here (core_and_mask.md §1.4).
+    1/(4 sqrt(x^2 + c^2)) written out here (docs/theory/core.md).
     """
     A, b = np.asarray(A), np.asarray(b)
     c = 2 * alpha**2

@@ -178,7 +178,7 @@ def test_digits_quick_sidecar_and_report_table(tmp_path):
     tables = json.loads(data["report_tables"])["tables"]
     ours, paper = tables
     assert "stand-in" in ours["title"] and "ImageNet" in paper["title"]
-    # The paper's numbers are quoted verbatim (mirror2_and_ham.md §2.6).
+    # The paper's numbers are quoted verbatim (docs/theory/mirror_mirror.md).
     rows = {r[0]: r[1:] for r in paper["rows"]}
     assert rows["Random PaI + HAM"] == ["—", "74.84", "72.72", "70.05"]
     assert rows["Dense (100 epochs)"][0] == "76.72"

@@ -5,7 +5,7 @@ typed by hand (inverse metrics), numpy's pinv (the GD limit, with the exact GD
 contraction bound), a numpy loop of the HAM update formula (the discrete curves),
 scipy's DOP853 on a numpy right-hand side (the HAM flow), and scipy trust-exact on the
 spec's dual problem (the Bregman projections of $R_\alpha$ and of the
-$m\odot w$ hypentropy; mirror2_and_ham.md §0). Problems are drawn here again with
+$m\odot w$ hypentropy; docs/theory/mirror_mirror.md). Problems are drawn here again with
 numpy in the spec's draw order.
 """
 
@@ -71,7 +71,7 @@ def spec_p2(seed=0):
 
 
 def ham_numpy(A, y, alpha, beta, eta, steps, record):
-    """GD+HAM from x0 = 0 by the formula of mirror2_and_ham.md §2.1, in numpy.
+    """GD+HAM from x0 = 0 by the formula of docs/theory/mirror_mirror.md, in numpy.
 
     Returns the iterates at the steps `record` (0 is x0) and the largest |exponent|.
     """
@@ -112,7 +112,7 @@ def ham_flow_numpy(A, y, alpha, beta, ts):
 
 
 def ham_projection(A, y, alpha):
-    """Bregman projection of R_alpha from 0 (R*_alpha of mirror2_and_ham.md §2.2)."""
+    """Bregman projection of R_alpha from 0 (R*_alpha, docs/theory/mirror_mirror.md)."""
 
     def value(z):
         u = alpha * np.abs(z)

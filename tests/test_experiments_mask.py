@@ -70,7 +70,7 @@ def test_potential_shapes_closed_form(quick_results, tmp_path):
     xs = r["xs"]
     for a, vals in zip(r["scales"], r["values"], strict=True):
         # Oracle: R_a(x) = 1/2 [x asinh(2x/a) - sqrt(x^2 + a^2/4) + a/2] in numpy
-        # (core_and_mask.md §2.2(3) with c = a/2, k = 1/2); 1e-13: a few ulps of
+        # (docs/theory/core.md with c = a/2, k = 1/2); 1e-13: a few ulps of
         # terms of size <= 10 (a = 10).
         ref = 0.5 * (xs * np.arcsinh(2 * xs / a) - np.sqrt(xs**2 + a**2 / 4) + a / 2)
         np.testing.assert_allclose(vals, ref, rtol=0, atol=1e-13)
@@ -138,7 +138,7 @@ def test_pilot_vs_l1(quick_results, tmp_path):
 
 def test_three_effects(quick_results, tmp_path):
     r = quick_results("mirror2.three_effects")
-    # (1) Oracle: the closed form e^{2a} x0 (mirror2_and_ham.md §1.4); 1e-12 as the
+    # (1) Oracle: the closed form e^{2a} x0 (docs/theory/mirror_mirror.md); 1e-12 as the
     # claim mirror2.positional_bias for the package's centre.
     cfg = experiment("mirror2.three_effects").config
     np.testing.assert_allclose(

@@ -41,7 +41,7 @@ def acceptance_problem():
 
 def test_three_paths_agree(acceptance_problem):
     # Oracle: exact equivalence of GF on (u, v), the dual mirror flow and the reduced
-    # lambda flow (Woodworth et al. 2020; DESIGN.md "Coordinates"); three solves at
+    # lambda flow (Woodworth et al. 2020; docs/theory/conventions.md); three solves at
     # rtol 1e-11 -> 1e-7 relative as the issue requires (measured ~1e-9).
     _, _, _, _, sols = acceptance_problem
     ref = sols["reduced"].xs
@@ -113,7 +113,7 @@ def test_limit_equals_newton_projection_and_scipy_solve(acceptance_problem):
 
 def test_quadratic_potential_matches_matrix_exponential():
     # Oracle: closed form x(t) = x_inf + expm(-A^T A t)(x0 - x_inf) for gradient flow
-    # on least squares (STYLE.md §6.1); Kvaerno5 at rtol 1e-11 -> 1e-9.
+    # on least squares; Kvaerno5 at rtol 1e-11 -> 1e-9.
     prob = mf.random_regression(8, 3, 2, 5)
     A, b = np.asarray(prob.A), np.asarray(prob.b)
     x0 = np.random.default_rng(0).standard_normal(8)
@@ -152,7 +152,7 @@ class LinearLoss(mf.AbstractProblem):
 
 
 def test_entropy_mirror_flow_on_linear_loss_is_exponential():
-    # Oracle: closed form x(t) = x0 exp(-g t) (STYLE.md §6.1), Tsit5 rtol 1e-11.
+    # Oracle: closed form x(t) = x0 exp(-g t), Tsit5 rtol 1e-11.
     g = jnp.asarray([1.0, -0.5, 0.2])
     x0 = jnp.asarray([1.0, 2.0, 0.5])
     flow = mf.MirrorFlow(LinearLoss(g), mf.NegEntropy(1.0))

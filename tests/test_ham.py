@@ -104,7 +104,7 @@ def test_flow_rejects_bad_hyperparameters(p1):
 
 def test_flow_switch_off_limit(p1):
     # beta on [0, T) then 0: the final phase is the beta = 0 flow from x_T, so the
-    # limit is the Bregman projection from x_T (mirror2_and_ham.md §2.4).
+    # limit is the Bregman projection from x_T (docs/theory/mirror_mirror.md).
     prob, x0 = p1
     from mirrorflow.regularization import SwitchOff
 

@@ -30,7 +30,7 @@ def problem():
 
 
 def test_pilot_init_meets_both_constraints():
-    # Oracle: the defining equations m0*w0 = x, m0^2 - w0^2 = beta (core_and_mask.md
+    # Oracle: the defining equations m0*w0 = x, m0^2 - w0^2 = beta (docs/theory/core.md
     # §2.5): a few ulps of x, and for m0^2 - w0^2 (a difference of two numbers of
     # size m0^2) 8 eps * max(m0^2 + w0^2); float32: eps32 x 10.
     x = jnp.asarray(np.random.default_rng(2).standard_normal(50) * 3.0)
@@ -89,7 +89,7 @@ def test_mw_gd_with_scheduled_decay_matches_numpy(problem):
 
 
 def _numpy_pilot(A, b, x_init, beta, eta, steps, spe, lam0, delta, K, T):
-    """PILoT's Algorithm 1 (spec reading, core_and_mask.md §2.5) in plain numpy."""
+    """PILoT's Algorithm 1 (spec reading, docs/theory/core.md) in plain numpy."""
     m = np.sqrt(0.5 * (beta + np.sqrt(beta**2 + 4 * x_init**2)))
     w = x_init / m
     lam, prev, history = lam0, -np.inf, []
@@ -280,7 +280,7 @@ def test_bad_optimizer_input_raises_value_error(problem):
 
 # --- claims -----------------------------------------------------------------------
 
-# The claims of core_and_mask.md §4 and mirror2_and_ham.md §3 that concern linear
+# The claims of docs/theory/core.md and docs/theory/mirror_mirror.md that concern linear
 # regression, scalar potentials or commuting quadratic parameterizations.
 SPEC_MASK_IDS = {
     "mask.conservation",

@@ -104,7 +104,7 @@ def test_hand_written_derivatives_match_autodiff(name, potential, sample):
 )
 def test_check_grads_finite_differences(potential, sample):
     # Oracle: finite differences (jax.test_util.check_grads, float64 defaults
-    # atol = rtol = 1e-5 as in STYLE.md §6).
+    # atol = rtol = 1e-5).
     x = sample(np.random.default_rng(5))
     check_grads(potential.value, (x,), order=1, modes=("fwd", "rev"))
     check_grads(potential.grad_conjugate, (potential.grad(x),), order=1)
@@ -113,7 +113,7 @@ def test_check_grads_finite_differences(potential, sample):
 def test_hypentropy_equals_woodworth_q_over_four():
     # Oracle: Woodworth et al. (2020) Q_alpha(x) = alpha^2 sum q(x / alpha^2),
     # q(s) = 2 - sqrt(4 + s^2) + s arcsinh(s / 2), written in numpy; R = Q / 4
-    # (core_and_mask.md §1.4, checked there to 4e-16).
+    # (docs/theory/core.md, checked there to 4e-16).
     rng = np.random.default_rng(6)
     for alpha in (1.0, 0.3, 0.05):
         x = rng.standard_normal(8)
@@ -141,7 +141,7 @@ def test_hypentropy_stable_at_extreme_scales():
 
 
 def test_deep_diagonal_conjugate_matches_spec_formula():
-    # Oracle: core_and_mask.md §1.6 closed forms, transcribed in numpy, at
+    # Oracle: docs/theory/core.md closed forms, transcribed in numpy, at
     # u0 = v0 = alpha: R* = 1/(2D) sum[(g - k z)^(-2/(D-2)) + (g + k z)^(-2/(D-2))].
     for depth, alpha in ((3, 0.5), (4, 0.2)):
         gamma, kappa = alpha ** (2 - depth), depth * (depth - 2)

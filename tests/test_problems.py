@@ -9,7 +9,7 @@ import mirrorflow as mf
 
 
 def test_random_regression_is_the_spec_instance():
-    # Oracle: core_and_mask.md's recipe P(d, n, k, seed), transcribed here.
+    # Oracle: docs/theory/core.md's recipe P(d, n, k, seed), transcribed here.
     d, n, k, seed = 20, 5, 3, 0
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d)) / np.sqrt(n)
@@ -26,7 +26,7 @@ def test_random_regression_is_the_spec_instance():
 
 def test_loss_gradient_and_mean_convention():
     # Oracle: autodiff of the loss (exact, 1e-13), and the 1/n factor of the
-    # (1/2n)||Ax - b||^2 convention (DESIGN.md).
+    # (1/2n)||Ax - b||^2 convention.
     prob = mf.random_regression(15, 6, 2, 4)
     x = jnp.asarray(np.random.default_rng(1).standard_normal(15))
     np.testing.assert_allclose(

@@ -158,7 +158,7 @@ def test_bad_schedules_raise_value_error_naming_the_argument(build, match):
 
 
 def test_pilot_rule_truth_table():
-    # Oracle: Algorithm 1 as the spec reads it (core_and_mask.md §2.5), in Python.
+    # Oracle: Algorithm 1 as the spec reads it (docs/theory/core.md), in Python.
     rule = PilotRule(0.1, 2.0, 1.0, 10)
 
     def reference(lam, epoch, acc, prev, l1):
@@ -175,7 +175,8 @@ def test_pilot_rule_truth_table():
 
 
 def test_mirror2_conversion_preserves_the_dose():
-    # Oracle: mirror2_and_ham.md §1.3: alpha on [0, T) in the mean-loss clock has dose
+    # Oracle (docs/theory/mirror_mirror.md): alpha on [0, T) in the mean-loss clock
+    # has dose
     # a = -alpha T; our SwitchOff(n alpha/2, T/n) has Lambda = alpha T/2 = -a/2
     # (exact up to one rounding).
     for alpha, T, n in ((0.5, 2.0, 10), (0.1, 10.0, 20), (1.0, 4.0, 1)):

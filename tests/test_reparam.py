@@ -40,7 +40,7 @@ INITS = _inits(12, np.random.default_rng(0))
 @pytest.mark.parametrize("name,reparam,params0", INITS, ids=[i[0] for i in INITS])
 def test_gradient_flow_velocity_is_the_induced_mirror_flow(name, reparam, params0):
     # Oracle: the chain rule. dx/dt = J_g(p) (-grad_p F) computed by jax.jvp must
-    # equal -H_R(x)^{-1} grad f(x) of the induced potential (core_and_mask.md
+    # equal -H_R(x)^{-1} grad f(x) of the induced potential (docs/theory/core.md
     # §1.3-1.6) at the initialization: an exact identity (1e-12 relative).
     prob = _problem()
     flow = mf.GradientFlow(prob, reparam)
@@ -81,7 +81,7 @@ def test_conserved_quantity_along_the_flow(name, reparam, params0):
 @pytest.mark.slow  # ~10 s; `verify` checks the same identity (core.time_scaling)
 def test_time_factors_relate_gf_to_unit_coefficient_potentials():
     # Oracle: a second ODE. x_GF(t) = x_Q(time_factor * t) for Q the unit-coefficient
-    # hypentropy (core_and_mask.md §1.4-1.5); Tsit5 at rtol 1e-11 -> 1e-8.
+    # hypentropy (docs/theory/core.md); Tsit5 at rtol 1e-11 -> 1e-8.
     prob = _problem()
     d = prob.d
     ts = mf.log_times(1e-2, 20.0, 8)
@@ -116,7 +116,7 @@ def test_time_factors_relate_gf_to_unit_coefficient_potentials():
 
 
 def test_induced_potential_constants():
-    # Oracle: the theory file's constants (core_and_mask.md §1.3-1.5).
+    # Oracle: the theory file's constants (docs/theory/core.md).
     d = 3
     p = mf.DiffOfSquares().induced_potential((jnp.full(d, 0.5), jnp.full(d, 0.2)))
     np.testing.assert_allclose(p.scale, 2 * 0.5 * 0.2, rtol=1e-15)

@@ -1,8 +1,8 @@
 """`mirrorflow.symbolic`: sympy forms and derivation helpers against the JAX code.
 
 The JAX potentials and reparameterizations are written by hand; the sympy ones are
-derived here. Agreement of the two at random points is the oracle (STYLE.md §6,
-level 4), plus trajectories of two independently integrated flows (level 2/3).
+derived here. Agreement of the two at random points is the oracle, plus
+trajectories of two independently integrated flows.
 """
 
 import jax
@@ -48,7 +48,7 @@ def per_point(fn, *columns) -> np.ndarray:
 
 
 def test_public_names_are_documented_and_exported():
-    # Oracle: STYLE.md §10 (every public name has a docstring and an export).
+    # Oracle: every public name has a docstring and an export.
     missing = [n for n in ms.__all__ if not (getattr(ms, n).__doc__ or "").strip()]
     assert missing == []
     assert sorted(ms.__all__) == sorted(set(ms.__all__))
@@ -349,7 +349,7 @@ def test_derived_flows_match_parameter_gradient_flow(which):
         *pair, params0, problem, horizons
     )
     # DOP853 at rtol 1e-12, atol 1e-14 over a non-stiff horizon: the solves agree
-    # to ~1e-11 (measured); 1e-9 leaves a factor 100 (STYLE.md §6, ODE vs ODE).
+    # to ~1e-11 (measured); 1e-9 leaves a factor 100 (ODE vs ODE).
     np.testing.assert_allclose(primal, gf, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(package_gf, gf[-1], rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(unit, gf[-1], rtol=1e-9, atol=1e-9)
@@ -379,7 +379,7 @@ def test_weight_decay_potential_hadamard():
     m, w = ms.hadamard().params
     a = sp.Symbol("a", positive=True)
     td = ms.weight_decay_potential(ms.hadamard(), m**2 + w**2, constant=a)
-    # Exact identities of core_and_mask.md §2.2.
+    # Exact identities of docs/theory/core.md.
     assert sp.simplify(td.rate - 4 * a) == 0
     assert sp.simplify(td.drift - 4 * td.x) == 0
     assert sp.simplify(td.schedule - td.initial_constant * sp.exp(-4 * td.dose)) == 0
@@ -404,7 +404,7 @@ def test_show_prints_latex(capsys):
 def test_log_form_proves_the_initial_dual_point():
     u0, v0 = sp.symbols("u_0 v_0", positive=True)
     expr = sp.asinh((u0**2 - v0**2) / (2 * u0 * v0)) / 4 - sp.log(u0 / v0) / 4
-    assert ms.log_form(expr) == 0  # exact identity (core_and_mask.md §1.4)
+    assert ms.log_form(expr) == 0  # exact identity (docs/theory/core.md)
 
 
 # ------------------------------------------------------------------- bad input

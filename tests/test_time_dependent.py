@@ -51,7 +51,7 @@ def small():
 
 def test_family_at_dose_zero_is_the_induced_potential(small):
     # Oracle: the unregularized induced potentials of the spine (Hadamard,
-    # DiffOfSquares; core_and_mask.md §1.4-1.5): same mirror map and value, 1e-14.
+    # DiffOfSquares; docs/theory/core.md): same mirror map and value, 1e-14.
     _, (m0, w0) = small
     x = jnp.linspace(-2.0, 2.0, 8)
     for reparam, params0 in (
@@ -64,7 +64,7 @@ def test_family_at_dose_zero_is_the_induced_potential(small):
         np.testing.assert_allclose(
             family.value(x, 0.0), static.value(x), rtol=1e-14, atol=1e-15
         )
-        # z0 = grad R_0(x0) (Hadamard: artanh(w0/m0), core_and_mask.md §2.2(5)).
+        # z0 = grad R_0(x0) (Hadamard: artanh(w0/m0), docs/theory/core.md).
         np.testing.assert_allclose(
             z0, static.grad(reparam.to_x(params0)), rtol=1e-13, atol=1e-15
         )
@@ -115,7 +115,8 @@ def test_family_derivatives_match_autodiff(family):
 
 
 def test_deep_diagonal_family_widens_its_dual_interval():
-    # Oracle: the closed form (gamma + kappa Lambda)/kappa of mirror2_and_ham.md §1.4
+    # Oracle: the closed form (gamma + kappa Lambda)/kappa
+    # (docs/theory/mirror_mirror.md)
     # with D = 4 (kappa = 8): the dual interval widens with the dose, and the primal
     # image of a fixed dual point shrinks ("range shrinking", our sign convention).
     family = TimeDependentDeepDiagonal(4, u0=0.7, v0=0.5)
@@ -176,7 +177,7 @@ def hadamard_paths(small):
 
 
 def test_weight_decay_gf_is_the_time_dependent_mirror_flow(hadamard_paths):
-    # Oracle: core_and_mask.md §2.2(4): GF on (m, w) with weight decay equals the dual
+    # Oracle: docs/theory/core.md: GF on (m, w) with weight decay equals the dual
     # (both scipy DOP853, segment by segment) and the reduced time-dependent mirror
     # flow (diffrax Tsit5 with a jump at the switch-off); three solves at rtol
     # ~1e-11 -> 1e-8.
@@ -190,7 +191,7 @@ def test_segment_restart_keeps_the_save_grid_and_the_conservation_law(
     hadamard_paths,
 ):
     # Oracle: the requested save times (exactly, no duplicated breakpoint) and the
-    # closed form m^2 - w^2 = a0 exp(-4 Lambda_t) (core_and_mask.md §2.2(1)), 1e-9.
+    # closed form m^2 - w^2 = a0 exp(-4 Lambda_t) (docs/theory/core.md), 1e-9.
     _, paths, schedule, sols = hadamard_paths
     sol = sols["parameter"]
     np.testing.assert_array_equal(sol.ts, jnp.linspace(0.5, 20.0, 15))
@@ -238,7 +239,7 @@ def test_loss_decreases_along_the_regularized_objective(hadamard_paths):
 def test_other_families_match_their_parameter_flows(small, reparam, params0, schedule):
     # Oracle: GF on (u, v) with the decay lambda_t h against the reduced
     # time-dependent flow of the family (two code paths, scipy DOP853 at rtol 1e-12),
-    # 1e-8 (mirror2_and_ham.md §1.4 for u^4 - v^4 with decay lambda (u^4 + v^4)).
+    # 1e-8 (docs/theory/mirror_mirror.md for u^4 - v^4 with decay lambda (u^4 + v^4)).
     prob, _ = small
     paths = flow_paths(prob, reparam, params0, schedule)
     ts = jnp.linspace(0.5, 15.0, 10)
@@ -287,7 +288,7 @@ def test_dose_as_extra_ode_state(small):
 def test_prediction_satisfies_kkt_and_depends_only_on_the_dose(small):
     # Oracle: KKT of argmin_{Ax=b} R_{Lambda}(x) - <z0, x> (Ax = b; grad R - z0 in
     # range A^T, least-squares residual) at 1e-9, and exact equality across schedules
-    # of equal dose (schedule invariance, core_and_mask.md §2.4(a)).
+    # of equal dose (schedule invariance, docs/theory/core.md).
     prob, params0 = small
     family, z0 = mf.Hadamard().decay_family(params0)
     a = predict(prob, family, schedule=SwitchOff(0.1, 10.0), z0=z0)
