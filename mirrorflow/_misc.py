@@ -1,10 +1,12 @@
 """Small numerical helpers: dtypes, stable hyperbolic functions, input checks."""
 
 import contextlib
+import sys
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+
+from . import _validate
 
 
 def default_float() -> jnp.dtype:
@@ -28,22 +30,47 @@ def one_blas_thread():
     return threadpoolctl.threadpool_limits(1, user_api="blas")
 
 
-def as_float_array(x, name: str, *, ndim: int | None = None) -> jax.Array:
-    """Convert `x` to a floating JAX array, checking its rank and finiteness.
+def _caller_name(depth: int = 1) -> str:
+    """The public call that is checking its input: the class of an `__init__` or
+    `__check_init__`, else the function's name. Wrapper frames (a runtime type
+    checker's `wrapped_fn`, anything outside this package) are skipped."""
+    package = __file__.rsplit("/", 1)[0]
+    frame = sys._getframe(depth)
+    while frame is not None:
+        code = frame.f_code
+        helper = code.co_name in ("wrapped_fn", "as_float_array", "_caller_name")
+        if not helper and code.co_filename.startswith(package):
+            break
+        frame = frame.f_back
+    if frame is None:
+        return "mirrorflow"
+    name = frame.f_code.co_name
+    methods = ("__init__", "__check_init__", "__post_init__")
+    if name in methods and "self" in frame.f_locals:
+        return type(frame.f_locals["self"]).__name__
+    return name.lstrip("_")
 
-    Raises `ValueError` naming `name` if `x` has the wrong rank or is not finite.
-    Only for concrete (non-traced) inputs at API boundaries.
+
+def as_float_array(x, name: str, *, ndim: int | None = None, call: str | None = None):
+    """Convert `x` to a floating JAX array, checking its kind, rank and finiteness.
+
+    Raises `TypeError` (complex, string or object input) or `ValueError` (wrong
+    rank, empty, NaN/inf) naming `call` (default: the calling class or function)
+    and `name`. Integer input becomes the default float dtype. A traced `x` is
+    converted without checks.
     """
+    if isinstance(x, jax.core.Tracer):
+        arr = jnp.asarray(x)
+        return (
+            arr
+            if jnp.issubdtype(arr.dtype, jnp.floating)
+            else arr.astype(default_float())
+        )
+    call = call or _caller_name()
+    _validate.real_array(x, call, name, ndim=ndim)
     arr = jnp.asarray(x)
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         arr = arr.astype(default_float())
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(
-            f"`{name}` must have {ndim} dimension(s), got shape {arr.shape}; "
-            f"pass a {'scalar' if ndim == 0 else f'{ndim}-d array'}."
-        )
-    if not isinstance(arr, jax.core.Tracer) and not bool(np.all(np.isfinite(arr))):
-        raise ValueError(f"`{name}` contains NaN or inf; pass finite values.")
     return arr
 
 

@@ -193,7 +193,7 @@ def test_reduced_jacobian_is_exact():
 
 def test_bad_input_errors():
     prob = mf.random_regression(6, 2, 1, 0)
-    with pytest.raises(ValueError, match="needs a loss linear in x"):
+    with pytest.raises(TypeError, match="must be a loss linear in x"):
         mf.ReducedMirrorFlow(LinearLoss(jnp.ones(6)), mf.Hypentropy(1.0), jnp.zeros(6))
     with pytest.raises(
         ValueError, match="`z0` has 5 coordinates but the problem has d = 6"

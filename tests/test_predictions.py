@@ -184,7 +184,7 @@ def test_bad_input_errors():
         predict(mf.LinearRegression(A, -np.ones(2)), mf.NegEntropy(1.0), x0=jnp.ones(6))
     with pytest.raises(ValueError, match="outside the conjugate's domain"):
         predict(ok, mf.HamPotential(1.0), z0=jnp.full(6, 800.0))
-    with pytest.raises(ValueError, match="loss linear in x"):
+    with pytest.raises(TypeError, match="loss linear in x"):
         predict(object(), mf.Hypentropy(1.0), x0=jnp.zeros(6))
 
 

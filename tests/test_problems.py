@@ -42,7 +42,7 @@ def test_bad_input_errors():
         mf.LinearRegression(jnp.ones(3), jnp.ones(3))
     with pytest.raises(ValueError, match="`b` must have one entry per row"):
         mf.LinearRegression(jnp.ones((2, 3)), jnp.ones(3))
-    with pytest.raises(ValueError, match="NaN or inf"):
+    with pytest.raises(ValueError, match="NaN/inf"):
         mf.LinearRegression(jnp.asarray([[1.0, jnp.nan]]), jnp.ones(1))
     with pytest.raises(ValueError, match="`k`"):
         mf.random_regression(5, 2, 6, 0)

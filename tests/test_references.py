@@ -68,9 +68,9 @@ def test_lasso_bad_input():
     A = np.random.default_rng(0).standard_normal((3, 5))
     with pytest.raises(ValueError, match="`mu` must be a finite float >= 0"):
         references.lasso(A, np.ones(3), -0.1)
-    with pytest.raises(ValueError, match="`scale` must be > 0"):
+    with pytest.raises(ValueError, match="lasso: `scale` must be a finite float > 0"):
         references.lasso(A, np.ones(3), 0.1, scale=0.0)
-    with pytest.raises(ValueError, match="`A` must be \\(n, d\\)"):
+    with pytest.raises(ValueError, match="lasso: `b` must have one entry per row"):
         references.lasso(A, np.ones(4), 0.1)
     A[:, 2] = 0.0
     with pytest.raises(ValueError, match="zero column"):

@@ -129,14 +129,20 @@ def test_callable_schedule_has_no_closed_form_dose():
 @pytest.mark.parametrize(
     "build,match",
     [
-        (lambda: ConstantDecay(-0.1), "`strength` must be a finite scalar >= 0"),
+        (
+            lambda: ConstantDecay(-0.1),
+            "ConstantDecay: `strength` must be a finite float >= 0",
+        ),
         (lambda: ConstantDecay(float("nan")), "`strength`"),
         (lambda: SwitchOff(float("inf"), 1.0), "`strength`"),
-        (lambda: SwitchOff(0.1, -1.0), "`switch_time` must be a finite scalar >= 0"),
+        (
+            lambda: SwitchOff(0.1, -1.0),
+            "SwitchOff: `switch_time` must be a finite float >= 0",
+        ),
         (lambda: SwitchOff(0.1, float("nan")), "`switch_time`"),
         (
             lambda: ExponentialDecay(0.1, 0.0),
-            "`time_scale` must be a finite scalar > 0",
+            "ExponentialDecay: `time_scale` must be a finite float > 0",
         ),
         (lambda: ExponentialDecay(0.1, 1.0, hold=-2.0), "`hold`"),
         (lambda: LinearDecay(0.1, -1.0), "`duration`"),

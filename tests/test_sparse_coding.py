@@ -79,7 +79,7 @@ def test_bad_input_errors():
     D, Y = jnp.ones((3, 5)), jnp.ones((3, 4))
     with pytest.raises(ValueError, match="one row per row of the dictionary"):
         SparseCoding(D, jnp.ones((4, 4)))
-    with pytest.raises(ValueError, match="holds no signal"):
+    with pytest.raises(ValueError, match="SparseCoding: `Y` is empty"):
         SparseCoding(D, jnp.ones((3, 0)))
     with pytest.raises(ValueError, match="`Y` must have 2 dimension"):
         SparseCoding(D, jnp.ones(3))

@@ -7,6 +7,7 @@ import jax
 import jax.flatten_util as jfu
 import jax.numpy as jnp
 
+from .. import _validate
 from .._types import PyTree, Scalar, ScalarLike, Weights
 from ..regularization import AbstractSchedule
 
@@ -75,6 +76,36 @@ class AbstractScheduledFlow(AbstractFlow):
     """
 
     schedule: eqx.AbstractVar[AbstractSchedule | None]
+
+    def __check_init__(self):
+        # The building blocks' types, named in the error (a wrong object would
+        # otherwise fail much later, deep inside a solve). Flows built inside
+        # JAX transformations carry the same Python objects, so this is cheap.
+        from ..potentials import AbstractPotentialFamily
+        from ..problems import AbstractProblem
+        from ..reparam import AbstractReparam
+
+        call = type(self).__name__
+        checks = (
+            ("problem", AbstractProblem, "a problem (e.g. LinearRegression(A, b))"),
+            ("reparam", AbstractReparam, "a reparameterization (e.g. DiffOfSquares())"),
+            (
+                "potential",
+                AbstractPotentialFamily,
+                "a potential or potential family (e.g. Hypentropy(alpha))",
+            ),
+        )
+        for name, kind, what in checks:
+            if hasattr(self, name):
+                _validate.instance(getattr(self, name), kind, call, name, what)
+        if self.schedule is not None:
+            _validate.instance(
+                self.schedule,
+                AbstractSchedule,
+                call,
+                "schedule",
+                "a schedule (e.g. ConstantDecay(0.1)) or None",
+            )
 
     def breakpoints(self) -> tuple[float, ...]:
         """The schedule's jump times (`integrate` restarts there)."""

@@ -25,12 +25,12 @@ from ._base import AbstractScheduledFlow
 Multipliers = Float[ArrayLike, " n"]
 
 
-def check_dim(problem, n: int, name: str) -> None:
+def check_dim(problem, n: int, name: str, call: str = "flow") -> None:
     """Raise `ValueError` unless `n` equals the problem's number of weights."""
     if n != problem.d:
         raise ValueError(
-            f"`{name}` has {n} coordinates but the problem has d = {problem.d}; "
-            "pass one entry per weight (column of A)."
+            f"{call}: `{name}` has {n} coordinates but the problem has "
+            f"d = {problem.d}; pass one entry per weight (column of A)."
         )
 
 
@@ -86,10 +86,10 @@ class MirrorFlow(AbstractScheduledFlow):
             raise ValueError("initial_state: pass exactly one of `x0` and `z0`.")
         if z0 is not None:
             z = as_float_array(z0, "z0", ndim=1)
-            check_dim(self.problem, z.shape[0], "z0")
+            check_dim(self.problem, z.shape[0], "z0", type(self).__name__)
             return self._clock_state(z, t0, dose0)
         x = as_float_array(x0, "x0", ndim=1)
-        check_dim(self.problem, x.shape[0], "x0")
+        check_dim(self.problem, x.shape[0], "x0", type(self).__name__)
         if not isinstance(self.potential, AbstractSeparablePotentialFamily):
             raise ValueError(
                 f"initial_state: {type(self.potential).__name__} has no mirror map "
@@ -145,7 +145,7 @@ class ReducedMirrorFlow(AbstractScheduledFlow):
                 "MirrorFlow for CommutingQuadraticPotential."
             )
         z0 = as_float_array(z0, "z0", ndim=1)
-        check_dim(problem, z0.shape[0], "z0")
+        check_dim(problem, z0.shape[0], "z0", "ReducedMirrorFlow")
         self.problem, self.potential, self.z0 = problem, potential, z0
         self.schedule = schedule
 
@@ -199,7 +199,7 @@ class ReducedMirrorFlow(AbstractScheduledFlow):
         state = self._clock_state(lam0, t0, dose0)
         if x0 is not None:
             x0 = as_float_array(x0, "x0", ndim=1)
-            check_dim(self.problem, x0.shape[0], "x0")
+            check_dim(self.problem, x0.shape[0], "x0", type(self).__name__)
             start = np.asarray(self.to_primal(state))
             x0 = np.asarray(x0)
             if not np.allclose(start, x0, rtol=1e-10, atol=1e-12):

@@ -70,7 +70,7 @@ class RiemannianFlow(AbstractScheduledFlow):
         """`x0` itself (checked against the metric's domain)."""
         x0 = as_float_array(x0, "x0", ndim=1)
         if hasattr(self.problem, "d"):
-            check_dim(self.problem, x0.shape[0], "x0")
+            check_dim(self.problem, x0.shape[0], "x0", "RiemannianFlow")
         if isinstance(self.metric, AbstractPotential):
             self.metric.check_domain(x0, "x0")
         return jnp.asarray(x0)

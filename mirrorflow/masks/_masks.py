@@ -649,10 +649,15 @@ def prune(
         ValueError: an unknown `method` (the message lists the known ones), a
             missing argument the method needs, or a bad density or scope.
     """
-    if method not in PRUNING_METHODS:
+    if not isinstance(method, str) or method not in PRUNING_METHODS:
         raise ValueError(
             f"prune: unknown `method` {method!r}; the known methods are "
             f"{', '.join(PRUNING_METHODS)}."
+        )
+    density = _check_density(density, "prune")
+    if scope not in ("global", "layerwise"):
+        raise ValueError(
+            f"prune: `scope` must be 'global' or 'layerwise', got {scope!r}."
         )
     needs = {
         "random": {"key": key},

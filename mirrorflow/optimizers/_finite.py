@@ -61,3 +61,15 @@ def report_nonfinite(tree, probe: jax.Array, message: str):
     i = min(candidates, key=lambda j: sizes[j])
     leaves[i] = eqx.error_if(leaves[i], ~jnp.isfinite(probe), message)
     return jax.tree.unflatten(treedef, leaves)
+
+
+def check_transformation(value, call: str, name: str) -> None:
+    """A `TypeError` unless `value` is an optax transformation (`init`, `update`)."""
+    if not (
+        callable(getattr(value, "init", None))
+        and callable(getattr(value, "update", None))
+    ):
+        raise TypeError(
+            f"{call}: `{name}` must be an optax GradientTransformation (with `init` "
+            f"and `update`, e.g. optax.sgd(0.01)), got {type(value).__name__}."
+        )

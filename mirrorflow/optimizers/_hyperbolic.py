@@ -15,7 +15,6 @@ by default, so that the default is the paper's update. (The wrapper also clips t
 gradient norm to 20 *after* the update, which has no effect on the step: left out.)
 """
 
-import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -23,7 +22,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._finite import nonfinite_probe, report_nonfinite
+from .. import _validate
+from .._types import ScalarLike
+from ._finite import check_transformation, nonfinite_probe, report_nonfinite
 
 
 def hyperbolic_step(
@@ -65,12 +66,7 @@ class HamScheduleState(NamedTuple):
 
 
 def _check_float(value, name: str, *, positive: bool) -> float:
-    ok = isinstance(value, int | float) and math.isfinite(value)
-    ok = ok and (value > 0 if positive else value >= 0)
-    if not ok:
-        need = "> 0" if positive else ">= 0"
-        raise ValueError(f"ham: `{name}` must be a finite float {need}, got {value!r}.")
-    return float(value)
+    return _validate.scalar(value, "ham", name, low=0.0, strict=positive)
 
 
 _NAN_POLICIES = ("raise", "revert", "ignore")
@@ -84,9 +80,9 @@ _HAM_NONFINITE = (
 
 
 def ham(
-    alpha: float = 200.0,
-    beta: float = 1e-3,
-    learning_rate: float | Callable[[jax.Array], jax.Array] = 1e-2,
+    alpha: ScalarLike = 200.0,
+    beta: ScalarLike = 1e-3,
+    learning_rate: ScalarLike | Callable[[jax.Array], jax.Array] = 1e-2,
     base: optax.GradientTransformation | None = None,
     *,
     exponent_clip: float | None = None,
@@ -150,6 +146,8 @@ def ham(
         )
     if base is None:
         base = optax.sgd(learning_rate)
+    else:
+        check_transformation(base, "ham", "base")
 
     def init(params):
         state = base.init(params)

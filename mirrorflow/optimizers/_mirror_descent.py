@@ -68,7 +68,11 @@ def _check_learning_rate(learning_rate):
             arr = np.asarray(learning_rate)
         except (TypeError, ValueError):
             arr = None
-        if arr is not None and arr.ndim == 0 and np.issubdtype(arr.dtype, np.number):
+        real = arr is not None and (
+            np.issubdtype(arr.dtype, np.integer)
+            or np.issubdtype(arr.dtype, np.floating)
+        )
+        if real and arr.ndim == 0:
             value = float(arr)
     if value is None or not (math.isfinite(value) and value > 0):
         raise ValueError(

@@ -7,7 +7,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .. import _validate
 from .._types import PyTree
+from ._finite import check_transformation
 
 
 class OptimizeResult(eqx.Module):
@@ -119,6 +121,7 @@ def optimize(
     *,
     stop_loss: float = 0.0,
     save_every: int | None = None,
+    nan_policy: str = "raise",
 ) -> OptimizeResult:
     """Run `optimizer` on `loss_fn` from `params0` in a `jax.lax.while_loop`.
 
@@ -137,20 +140,46 @@ def optimize(
         stop_loss: stop at this loss (default 0: run all steps).
         save_every: save the trajectory every this many steps (a positive int);
             default `None`: save nothing.
+        nan_policy: a loss that becomes NaN or inf stops the loop (the step that
+            produced it is the last); `"raise"` (default) then raises
+            `FloatingPointError` naming the step, `"ignore"` returns the result
+            (with `converged = False` and the non-finite loss). The optimizers'
+            own `nan_policy` (`ham`, `sign_in`, `nanoadam`, `hadamard_reparam`)
+            acts on the gradients inside the step.
 
     Returns:
         An `OptimizeResult`.
 
     Raises:
-        ValueError: `max_steps` or `save_every` not a positive int, or
-            `stop_loss < 0`.
+        TypeError: `optimizer` is not an optax transformation, `loss_fn` is not
+            callable, or `params0` has complex or non-numeric leaves.
+        ValueError: `max_steps` or `save_every` not a positive int, `stop_loss`
+            not a finite float >= 0, `params0` or its loss not finite, or an
+            unknown `nan_policy`.
+        FloatingPointError: the loss became NaN/inf (`nan_policy="raise"`).
     """
+    check_transformation(optimizer, "optimize", "optimizer")
+    if not callable(loss_fn):
+        raise TypeError(
+            "optimize: `loss_fn` must be a function of the params returning a scalar "
+            f"loss, got {type(loss_fn).__name__}."
+        )
+    if nan_policy not in ("raise", "ignore"):
+        raise ValueError(
+            f"optimize: `nan_policy` must be 'raise' or 'ignore', got {nan_policy!r}."
+        )
+    leaves = jax.tree.leaves(params0)
+    if not leaves:
+        raise ValueError("optimize: `params0` has no arrays; pass the initial params.")
+    for leaf in leaves:
+        _validate.real_array(leaf, "optimize", "params0")
+    stop_loss = _validate.scalar(
+        stop_loss, "optimize", "stop_loss", low=0.0, strict=False, example="1e-10"
+    )
     if not (isinstance(max_steps, int) and max_steps > 0):
         raise ValueError(
             f"optimize: `max_steps` must be a positive int, got {max_steps!r}."
         )
-    if not stop_loss >= 0:
-        raise ValueError(f"optimize: `stop_loss` must be >= 0, got {stop_loss!r}.")
     if save_every is not None and not (
         isinstance(save_every, int)
         and not isinstance(save_every, bool)
@@ -180,6 +209,13 @@ def optimize(
             trajectory_loss=rows_loss,
             trajectory_steps=rows_steps,
             trajectory_count=count,
+        )
+    if nan_policy == "raise" and not bool(jnp.isfinite(loss)):
+        where = "at params0" if int(steps) == 0 else f"after step {int(steps)}"
+        raise FloatingPointError(
+            f"optimize: the loss is {float(loss)} {where}; lower the learning rate "
+            "or check the loss and the data (nan_policy='ignore' returns the "
+            "result instead)."
         )
     return OptimizeResult(
         params=params,

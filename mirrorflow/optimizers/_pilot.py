@@ -22,7 +22,7 @@ import optax
 
 from .._types import PyTree
 from ..regularization import PilotRule
-from ._finite import nonfinite_probe, report_nonfinite
+from ._finite import check_transformation, nonfinite_probe, report_nonfinite
 from ._hyperbolic import _NAN_POLICIES
 from ._weight_decay import MaskWeight, factors_mask, pilot_weight_decay
 
@@ -242,6 +242,7 @@ def _reparam(
     _check_selector(mask, who)
     prepared = _prepare_sparsity(sparsity_mask, who)
     period = None if reset_every is None else int(reset_every)
+    check_transformation(inner, who, "inner")
     inner = optax.with_extra_args_support(inner)
     message = (
         f"{who}: the gradient contains NaN/inf (nan_policy='raise'). Check the loss "

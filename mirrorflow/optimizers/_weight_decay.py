@@ -138,6 +138,11 @@ def scheduled_weight_decay(
         ValueError: bad `step_size`, or `update` without `params`.
     """
     step = _check_step(step_size, "scheduled_weight_decay")
+    if not isinstance(schedule, AbstractSchedule):
+        raise TypeError(
+            "scheduled_weight_decay: `schedule` must be a schedule (e.g. "
+            f"ConstantDecay(0.1)), got {type(schedule).__name__}."
+        )
 
     def init(params):
         return ScheduledWeightDecayState(

@@ -4,6 +4,7 @@ import math
 
 import jax.numpy as jnp
 
+from .. import _validate
 from .._types import BoolVector, Scalar, ScalarLike, Vector
 from ._base import AbstractPotential
 
@@ -26,12 +27,7 @@ def _expm1_minus(v):
 
 
 def _alpha(alpha) -> float:
-    if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha > 0):
-        raise ValueError(
-            f"HamPotential: `alpha` must be a finite Python float > 0, got {alpha!r} "
-            "(alpha = 0 is gradient descent: use SquaredNorm())."
-        )
-    return float(alpha)
+    return _validate.scalar(alpha, "HamPotential", "alpha", low=0.0, example="1.0")
 
 
 class HamPotential(AbstractPotential):
@@ -62,8 +58,8 @@ class HamPotential(AbstractPotential):
 
     alpha: float
 
-    def __check_init__(self):
-        _alpha(self.alpha)
+    def __init__(self, alpha: ScalarLike):
+        self.alpha = _alpha(alpha)
 
     def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         u = self.alpha * jnp.abs(x)

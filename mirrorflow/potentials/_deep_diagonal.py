@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .. import _validate
 from .._misc import is_concrete
 from .._types import BoolVector, Scalar, ScalarLike, Vector
 from ._base import AbstractPotential
@@ -107,7 +108,8 @@ class DeepDiagonalPotential(AbstractPotential):
     ):
         if not (isinstance(depth, int) and depth >= 3):
             raise ValueError(
-                f"`depth` must be an int >= 3, got {depth!r}; for depth 2 use "
+                f"{type(self).__name__}: `depth` must be an int >= 3, got {depth!r}; "
+                "for depth 2 use "
                 "`Hypentropy` (x = u*u - v*v)."
             )
         if alpha is not None:
@@ -116,14 +118,19 @@ class DeepDiagonalPotential(AbstractPotential):
             u0 = v0 = alpha
         if u0 is None or v0 is None:
             raise ValueError("Pass `alpha`, or both `u0` and `v0`.")
+        call = type(self).__name__
+        for name, value in (("u0", u0), ("v0", v0)):
+            if is_concrete(value):
+                label = "alpha" if alpha is not None else name
+                _validate.real_array(value, call, label)
         u0 = jnp.asarray(u0, dtype=jnp.result_type(float))
         v0 = jnp.asarray(v0, dtype=jnp.result_type(float))
         if is_concrete(u0, v0) and not (
             np.all(np.asarray(u0) > 0) and np.all(np.asarray(v0) > 0)
         ):
             raise ValueError(
-                "`u0`/`v0`/`alpha` must be > 0 for the depth-D potential (the flow "
-                "keeps u, v on the positive orthant)."
+                f"{call}: `u0`/`v0`/`alpha` must be > 0 for the depth-D potential "
+                "(the flow keeps u, v on the positive orthant)."
             )
         self.depth = depth
         self.gamma_u = u0 ** (2 - depth)

@@ -7,24 +7,24 @@ import jax.scipy.special as jss
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .. import _validate
 from .._misc import is_concrete, scaled_cosh, scaled_cosh_minus_one, scaled_sinh
 from .._types import BoolVector, Scalar, ScalarLike, Vector
 from ._base import AbstractPotential
 
 
-def _positive(value, name: str, fix: str) -> Array:
-    arr = jnp.asarray(value, dtype=jnp.result_type(float))
-    if is_concrete(arr):
-        a = np.asarray(arr)
-        if not (np.all(np.isfinite(a)) and np.all(a > 0)):
-            raise ValueError(f"`{name}` must be finite and > 0, got {value!r}; {fix}")
-    return arr
+def _positive(value, name: str, fix: str, call: str = "Hypentropy") -> Array:
+    if is_concrete(value):
+        a = _validate.real_array(value, call, name)
+        if not np.all(a > 0):
+            raise ValueError(
+                f"{call}: `{name}` must be finite and > 0, got {value!r}; {fix}"
+            )
+    return jnp.asarray(value, dtype=jnp.result_type(float))
 
 
-def _coef(coef) -> float:
-    if not (isinstance(coef, int | float) and math.isfinite(coef) and coef > 0):
-        raise ValueError(f"`coef` must be a finite Python float > 0, got {coef!r}.")
-    return float(coef)
+def _coef(coef, call: str) -> float:
+    return _validate.scalar(coef, call, "coef", low=0.0, example="1.0")
 
 
 class SquaredNorm(AbstractPotential):
@@ -39,8 +39,8 @@ class SquaredNorm(AbstractPotential):
 
     coef: float = 1.0
 
-    def __check_init__(self):
-        _coef(self.coef)
+    def __init__(self, coef: ScalarLike = 1.0):
+        self.coef = _coef(coef, "SquaredNorm")
 
     def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         return 0.5 * self.coef * jnp.vdot(x, x)
@@ -89,8 +89,8 @@ class NegEntropy(AbstractPotential):
     coef: float
     sign: Float[Array, "*d"]
 
-    def __init__(self, coef: float = 1.0, sign: Float[ArrayLike, "*d"] = 1.0):
-        self.coef = _coef(coef)
+    def __init__(self, coef: ScalarLike = 1.0, sign: Float[ArrayLike, "*d"] = 1.0):
+        self.coef = _coef(coef, type(self).__name__)
         sign = jnp.asarray(sign, dtype=jnp.result_type(float))
         if is_concrete(sign) and not np.all(np.abs(np.asarray(sign)) == 1.0):
             raise ValueError(f"`sign` must be +1 or -1 in every entry, got {sign}.")
@@ -160,7 +160,7 @@ class Hypentropy(AbstractPotential):
         alpha: Float[ArrayLike, "*d"] | None = None,
         *,
         scale: Float[ArrayLike, "*d"] | None = None,
-        coef: float = 0.25,
+        coef: ScalarLike = 0.25,
     ):
         if (alpha is None) == (scale is None):
             raise ValueError(
@@ -170,9 +170,22 @@ class Hypentropy(AbstractPotential):
         if alpha is not None:
             alpha = _positive(alpha, "alpha", "the initialization scale must be > 0.")
             self.scale = 2.0 * alpha**2
+            given, name = alpha, "alpha"
         else:
             self.scale = _positive(scale, "scale", "the hypentropy scale c is > 0.")
-        self.coef = _coef(coef)
+            given, name = self.scale, "scale"
+        if is_concrete(self.scale):
+            c = np.asarray(self.scale)
+            tiny = np.finfo(c.dtype).tiny
+            if not (np.all(np.isfinite(c)) and np.all(c >= tiny)):
+                raise ValueError(
+                    f"Hypentropy: `{name}` = {np.asarray(given)!r} gives the scale "
+                    f"c = 2 alpha^2 outside {c.dtype}'s normal range [{tiny:.3g}, "
+                    f"{np.finfo(c.dtype).max:.3g}] (c underflows to 0 or overflows "
+                    "to inf); pass alpha in about [1e-150, 1e150] in float64 "
+                    "(float32: [1e-19, 1e19])."
+                )
+        self.coef = _coef(coef, type(self).__name__)
 
     def value(self, x: Vector, dose: ScalarLike | None = None) -> Scalar:
         c = self.scale

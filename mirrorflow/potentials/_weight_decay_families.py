@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .. import _validate
 from .._misc import is_concrete, scaled_cosh, scaled_cosh_minus_one, scaled_sinh
 from .._types import BoolVector, Scalar, ScalarLike, Vector
 from ._deep_diagonal import DeepDiagonalPotential
@@ -27,12 +28,11 @@ from ._separable import Hypentropy
 
 
 def _check_positive(value, name: str, who: str) -> Array:
-    arr = jnp.asarray(value, dtype=jnp.result_type(float))
-    if is_concrete(arr):
-        a = np.asarray(arr)
-        if not (np.all(np.isfinite(a)) and np.all(a > 0)):
+    if is_concrete(value):
+        a = _validate.real_array(value, who, name)
+        if not np.all(a > 0):
             raise ValueError(f"{who}: `{name}` must be finite and > 0, got {value!r}.")
-    return arr
+    return jnp.asarray(value, dtype=jnp.result_type(float))
 
 
 class TimeDependentHypentropy(AbstractSeparablePotentialFamily):

@@ -139,14 +139,14 @@ def dual_start(start: AbstractPotential, x0, z0, d: int, who: str) -> jax.Array:
     if (x0 is None) == (z0 is None):
         raise ValueError(f"{who}: pass exactly one of `x0` or `z0`.")
     if z0 is None:
-        x0 = as_float_array(x0, "x0", ndim=1)
+        x0 = as_float_array(x0, "x0", ndim=1, call=who)
         if x0.shape != (d,):
-            raise ValueError(f"`x0` must have shape ({d},), got {x0.shape}.")
+            raise ValueError(f"{who}: `x0` must have shape ({d},), got {x0.shape}.")
         start.check_domain(x0, "x0")
         return start.grad(x0)
-    z0 = as_float_array(z0, "z0", ndim=1)
+    z0 = as_float_array(z0, "z0", ndim=1, call=who)
     if z0.shape != (d,):
-        raise ValueError(f"`z0` must have shape ({d},), got {z0.shape}.")
+        raise ValueError(f"{who}: `z0` must have shape ({d},), got {z0.shape}.")
     return z0
 
 

@@ -2,6 +2,7 @@ r"""`predict`: the theory's limit of a flow, as one `Prediction`."""
 
 import math
 
+from .. import _validate
 from ..potentials import AbstractPotentialFamily
 from ..problems import require_linear
 from ..references import lasso
@@ -82,8 +83,22 @@ def predict(
             lasso limit.
     """
     problem = require_linear(problem, "predict")
+    _validate.instance(
+        potential,
+        AbstractPotentialFamily,
+        "predict",
+        "potential",
+        "a potential or potential family (e.g. Hypentropy(alpha))",
+    )
+    if schedule is not None:
+        _validate.instance(
+            schedule, AbstractSchedule, "predict", "schedule", "a schedule or None"
+        )
+    tol = _validate.scalar(tol, "predict", "tol", low=0.0, high=1.0, example="1e-12")
     if total_dose is not None:
-        dose = float(total_dose)
+        dose = _validate.scalar(
+            total_dose, "predict", "total_dose", low=0.0, strict=False, allow_inf=True
+        )
     elif schedule is not None:
         dose = schedule.total_dose
     else:
@@ -91,9 +106,9 @@ def predict(
     if math.isfinite(dose):
         problem.check_underdetermined("predict")
         if not hasattr(potential, "at"):
-            raise ValueError(
-                f"predict: {type(potential).__name__} is not a separable family (no "
-                "`at(dose)`); the projection needs R at a fixed dose."
+            raise TypeError(
+                f"predict: `potential` {type(potential).__name__} is not a separable "
+                "family (no `at(dose)`); the projection needs R at a fixed dose."
             )
         z0 = dual_start(potential.at(0.0), x0, z0, problem.d, "predict")
         pred = project(
@@ -113,9 +128,9 @@ def predict(
     weight = potential.l1_weight
     if not (lam > 0 and math.isfinite(lam) and math.isfinite(weight)):
         raise ValueError(
-            "predict: the total dose is infinite and no lasso limit is known (final "
-            f"strength {lam!r}, l1_weight {weight!r}); use a schedule that switches "
-            "off or decays, or a hypentropy family."
+            "predict: the total dose (`schedule` / `total_dose`) is infinite and no "
+            f"lasso limit is known (final strength {lam!r}, l1_weight {weight!r}); "
+            "use a schedule that switches off or decays, or a hypentropy family."
         )
     sol = lasso(problem.A, problem.b, weight * lam, scale=problem.scale, kkt_tol=tol)
     return Prediction(

@@ -69,8 +69,9 @@ class AbstractLinearProblem(AbstractProblem):
 def require_linear(problem, who: str) -> AbstractLinearProblem:
     """`problem` if it is an `AbstractLinearProblem`, else a `ValueError`."""
     if not isinstance(problem, AbstractLinearProblem):
-        raise ValueError(
-            f"{who} needs a loss linear in x (f = L(Ax), an AbstractLinearProblem such "
-            f"as LinearRegression), got {type(problem).__name__}."
+        raise TypeError(
+            f"{who}: `problem` must be a loss linear in x (f = L(Ax), an "
+            "AbstractLinearProblem such as LinearRegression), got "
+            f"{type(problem).__name__}."
         )
     return problem

@@ -47,14 +47,16 @@ class LinearRegression(AbstractLinearProblem):
         b = as_float_array(b, "b", ndim=1)
         if b.shape[0] != A.shape[0]:
             raise ValueError(
-                f"`b` must have one entry per row of `A`: A has shape {A.shape}, "
+                "LinearRegression: `b` must have one entry per row of `A`: A has "
+                f"shape {A.shape}, "
                 f"b has shape {b.shape}."
             )
         if x_star is not None:
             x_star = as_float_array(x_star, "x_star", ndim=1)
             if x_star.shape[0] != A.shape[1]:
                 raise ValueError(
-                    f"`x_star` must have shape ({A.shape[1]},), got {x_star.shape}."
+                    f"LinearRegression: `x_star` must have shape ({A.shape[1]},), "
+                    f"got {x_star.shape}."
                 )
         self.A, self.b, self.x_star = A, b, x_star
         self.scale = 1.0 / A.shape[0] if mean else 1.0
@@ -94,9 +96,14 @@ def random_regression(
     """
     for name, val in (("d", d), ("n", n), ("k", k), ("seed", seed)):
         if not isinstance(val, int | np.integer) or val < (0 if name == "seed" else 1):
-            raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
+            kind = "an int >= 0" if name == "seed" else "a positive int"
+            raise ValueError(
+                f"random_regression: `{name}` must be {kind}, got {val!r}."
+            )
     if k > d:
-        raise ValueError(f"`k` (sparsity) must be <= d = {d}, got {k}.")
+        raise ValueError(
+            f"random_regression: `k` (sparsity) must be <= d = {d}, got {k}."
+        )
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d)) / np.sqrt(n)
     idx = rng.choice(d, k, replace=False)

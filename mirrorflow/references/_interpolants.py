@@ -3,16 +3,27 @@
 import numpy as np
 import scipy.optimize
 
+from .. import _validate
 
-def _check(A, b):
-    A = np.asarray(A, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if A.ndim != 2 or b.shape != (A.shape[0],):
+
+def _check_system(A, b, call: str):
+    """`(A, b)` as float64 numpy: A real, finite, (n, d); b real, finite, (n,)."""
+    A = np.asarray(_validate.real_array(A, call, "A", ndim=2), dtype=float)
+    b = np.asarray(_validate.real_array(b, call, "b", ndim=1), dtype=float)
+    if b.shape != (A.shape[0],):
         raise ValueError(
-            f"`A` must be (n, d) and `b` (n,), got {A.shape} and {b.shape}."
+            f"{call}: `b` must have one entry per row of `A` (shape "
+            f"({A.shape[0]},)), got {b.shape}."
         )
+    return A, b
+
+
+def _check(A, b, call: str):
+    A, b = _check_system(A, b, call)
     if A.shape[0] >= A.shape[1]:
-        raise ValueError(f"need n < d (underdetermined), got A with shape {A.shape}.")
+        raise ValueError(
+            f"{call}: need n < d (underdetermined), got `A` with shape {A.shape}."
+        )
     return A, b
 
 
@@ -23,8 +34,12 @@ def min_l2_interpolant(A, b, x0=None) -> np.ndarray:
     kernel regime; Gunasekar et al. 2018, Thm 1; Woodworth et al. 2020, Thm 2). Computed
     with the pseudo-inverse.
     """
-    A, b = _check(A, b)
-    x0 = np.zeros(A.shape[1]) if x0 is None else np.asarray(x0, dtype=float)
+    A, b = _check(A, b, "min_l2_interpolant")
+    if x0 is None:
+        x0 = np.zeros(A.shape[1])
+    else:
+        x0 = _validate.real_array(x0, "min_l2_interpolant", "x0", shape=(A.shape[1],))
+        x0 = np.asarray(x0, dtype=float)
     return x0 + np.linalg.pinv(A) @ (b - A @ x0)
 
 
@@ -36,7 +51,7 @@ def min_l1_interpolant(A, b) -> np.ndarray:
     $A_S x_S = b$ on the found support $S$ (a vertex has $|S| \le n$), which removes
     the LP's feasibility error (Woodworth et al. 2020, Thm 2).
     """
-    A, b = _check(A, b)
+    A, b = _check(A, b, "min_l1_interpolant")
     n, d = A.shape
     res = scipy.optimize.linprog(
         np.ones(2 * d),

@@ -12,6 +12,8 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _validate
+from ._interpolants import _check_system
 from ._prediction import Prediction
 
 
@@ -87,16 +89,12 @@ def lasso(
     Raises:
         ValueError: bad shapes, `mu` < 0, or no KKT certificate within the budget.
     """
-    A = np.asarray(A, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if A.ndim != 2 or b.shape != (A.shape[0],):
-        raise ValueError(
-            f"lasso: `A` must be (n, d) and `b` (n,), got {A.shape} and {b.shape}."
-        )
-    if not (isinstance(mu, int | float) and math.isfinite(mu) and mu >= 0):
-        raise ValueError(f"lasso: `mu` must be a finite float >= 0, got {mu!r}.")
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"lasso: `scale` must be > 0, got {scale!r}.")
+    A, b = _check_system(A, b, "lasso")
+    mu = _validate.scalar(mu, "lasso", "mu", low=0.0, strict=False, example="0.1")
+    scale = _validate.scalar(scale, "lasso", "scale", low=0.0, example="1.0")
+    tol = _validate.scalar(tol, "lasso", "tol", low=0.0, strict=False)
+    kkt_tol = _validate.scalar(kkt_tol, "lasso", "kkt_tol", low=0.0)
+    max_sweeps = _validate.integer(max_sweeps, "lasso", "max_sweeps", example=10_000)
     d = A.shape[1]
     col_sq = scale * np.sum(A**2, axis=0)
     if np.any(col_sq == 0):
@@ -125,7 +123,7 @@ def lasso(
                 break
             if change <= tol:
                 break
-    if viol > kkt_tol:
+    if not viol <= kkt_tol:  # also a NaN violation: never certified
         raise ValueError(
             f"lasso: no KKT certificate after {sweeps} sweeps (violation {viol:.2e} > "
             f"`kkt_tol`={kkt_tol:g}); raise `max_sweeps` or `kkt_tol`."

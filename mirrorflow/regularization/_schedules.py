@@ -27,22 +27,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from .. import _validate
 from .._misc import default_float, is_concrete
 from .._types import Scalar, ScalarLike
 
 
 def _value(value, name: str, who: str, *, positive: bool = False) -> Array:
     """A finite float >= 0 (> 0 if `positive`) as a 0-d array; ValueError otherwise."""
-    arr = jnp.asarray(value, dtype=default_float())
-    if is_concrete(arr):
-        a = np.asarray(arr)
-        bad = a.ndim != 0 or not np.isfinite(a) or (a <= 0 if positive else a < 0)
-        if bad:
-            need = "> 0" if positive else ">= 0"
-            raise ValueError(
-                f"{who}: `{name}` must be a finite scalar {need}, got {value!r}."
-            )
-    return arr
+    if is_concrete(value):
+        _validate.scalar(value, who, name, low=0.0, strict=positive)
+    return jnp.asarray(value, dtype=default_float())
 
 
 class AbstractSchedule(eqx.Module):
@@ -171,8 +165,16 @@ class PiecewiseConstant(AbstractSchedule):
         strengths: ArrayLike | Sequence[float],
         boundaries: ArrayLike | Sequence[float],
     ):
-        s = np.asarray(strengths, dtype=float)
-        b = np.asarray(boundaries, dtype=float)
+        s = _validate.real_array(
+            strengths, "PiecewiseConstant", "strengths", allow_empty=True, finite=False
+        ).astype(float)
+        b = _validate.real_array(
+            boundaries,
+            "PiecewiseConstant",
+            "boundaries",
+            allow_empty=True,
+            finite=False,
+        ).astype(float)
         if s.ndim != 1 or not np.all(np.isfinite(s)) or np.any(s < 0):
             raise ValueError(
                 "PiecewiseConstant: `strengths` must be a 1-d array of finite values "

@@ -179,7 +179,8 @@ class DeepDiagonal(AbstractReparam):
     def __check_init__(self):
         if not (isinstance(self.depth, int) and self.depth >= 3):
             raise ValueError(
-                f"`depth` must be an int >= 3, got {self.depth!r}; for depth 2 use "
+                f"{type(self).__name__}: `depth` must be an int >= 3, got "
+                f"{self.depth!r}; for depth 2 use "
                 "`DiffOfSquares`."
             )
 

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
+from .. import _validate
 from .._misc import one_blas_thread
 from ..flows._base import AbstractFlow
 from ._solution import Result, Solution
@@ -108,8 +109,14 @@ class BDF(eqx.Module):
     newton_tol: float | None = None
 
     def __check_init__(self):
-        if not (self.rtol > 0 and self.atol > 0):
-            raise ValueError("BDF: `rtol` and `atol` must be > 0.")
+        _validate.scalar(self.rtol, "BDF", "rtol", low=0.0, high=1.0, example="1e-8")
+        _validate.scalar(self.atol, "BDF", "atol", low=0.0, example="1e-10")
+        if self.first_step is not None:
+            _validate.scalar(self.first_step, "BDF", "first_step", low=0.0)
+        if self.newton_tol is not None:
+            _validate.scalar(
+                self.newton_tol, "BDF", "newton_tol", low=0.0, high=1.0, example="0.1"
+            )
         if not (isinstance(self.max_order, int) and 1 <= self.max_order <= 5):
             raise ValueError(
                 f"BDF: `max_order` must be an int in 1..5, got {self.max_order!r}."
@@ -120,12 +127,6 @@ class BDF(eqx.Module):
             raise ValueError(
                 f"BDF: `max_steps` must be a positive int or None, got "
                 f"{self.max_steps!r}."
-            )
-        if self.first_step is not None and not self.first_step > 0:
-            raise ValueError(f"BDF: `first_step` must be > 0, got {self.first_step}.")
-        if self.newton_tol is not None and not 0 < self.newton_tol < 1:
-            raise ValueError(
-                f"BDF: `newton_tol` must be in (0, 1) or None, got {self.newton_tol!r}."
             )
 
 

@@ -15,6 +15,7 @@ import scipy.integrate
 import scipy.optimize
 from jaxtyping import Array
 
+from .. import _validate
 from .._types import PyTree
 from ..flows import AbstractFlow
 from . import _audit
@@ -41,12 +42,14 @@ class ScipyReference(eqx.Module):
 
     def __check_init__(self):
         known = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
-        if self.method not in known:
+        if not isinstance(self.method, str) or self.method not in known:
             raise ValueError(
                 f"ScipyReference: `method` must be one of {known}, got {self.method!r}."
             )
-        if not (self.rtol > 0 and self.atol > 0):
-            raise ValueError("ScipyReference: `rtol` and `atol` must be > 0.")
+        _validate.scalar(
+            self.rtol, "ScipyReference", "rtol", low=0.0, high=1.0, example="1e-10"
+        )
+        _validate.scalar(self.atol, "ScipyReference", "atol", low=0.0, example="1e-12")
 
 
 def log_times(t_first: float, t_last: float, num: int = 100) -> np.ndarray:
@@ -55,13 +58,14 @@ def log_times(t_first: float, t_last: float, num: int = 100) -> np.ndarray:
     A numpy float64 array (no JAX array is built, so module-level save grids cost
     nothing at import); `integrate` converts it to the state's dtype.
     """
-    if not (0 < t_first < t_last):
+    t_first = _validate.scalar(t_first, "log_times", "t_first", low=0.0)
+    t_last = _validate.scalar(t_last, "log_times", "t_last", low=0.0)
+    num = _validate.integer(num, "log_times", "num", low=2, example=100)
+    if not t_first < t_last:
         raise ValueError(
-            f"log_times needs 0 < t_first < t_last, got t_first={t_first}, "
-            f"t_last={t_last}."
+            f"log_times: needs `t_first` < `t_last`, got t_first={t_first}, "
+            f"t_last={t_last}; swap them."
         )
-    if num < 2:
-        raise ValueError(f"log_times: `num` must be >= 2, got {num}.")
     ts = np.logspace(math.log10(t_first), math.log10(t_last), num)
     ts[0], ts[-1] = t_first, t_last  # exact endpoints (logspace rounds them)
     return ts
@@ -92,6 +96,10 @@ INFINITE_HORIZON = 1e15
 
 
 def _check_span(t0, t1, stop_loss):
+    if math.isnan(t1):
+        raise ValueError(
+            "integrate: `t1` must be a float > t0 or inf (run to convergence), got nan."
+        )
     if not math.isfinite(t0):
         raise ValueError(f"integrate: `t0` must be finite, got {t0}.")
     if not t1 > t0:
@@ -107,7 +115,12 @@ def _check_span(t0, t1, stop_loss):
 
 
 def _check_times(t0, t1, ts):
-    ts_np = np.asarray(ts, dtype=float)
+    ts_np = _validate.real_array(ts, "integrate", "ts", allow_empty=True, finite=False)
+    ts_np = np.asarray(ts_np, dtype=float)
+    if not np.all(np.isfinite(ts_np)):
+        raise ValueError(
+            "integrate: `ts` has NaN/inf entries; pass finite save times in [t0, t1]."
+        )
     if ts_np.ndim != 1 or ts_np.size == 0:
         raise ValueError(
             f"integrate: `ts` must be a non-empty 1-d array, got {ts_np.shape}."
@@ -261,9 +274,35 @@ def integrate(
         RuntimeError: the solver failed or ran out of `max_steps`, or (`t1 = inf`)
             the loss stalled above `stop_loss` (with `throw`).
     """
-    t0, t1 = float(t0), float(t1)
-    if stop_loss is not None and not stop_loss > 0:
-        raise ValueError(f"integrate: `stop_loss` must be > 0, got {stop_loss!r}.")
+    _validate.instance(
+        flow,
+        AbstractFlow,
+        "integrate",
+        "flow",
+        "a flow (GradientFlow, MirrorFlow, ReducedMirrorFlow, RiemannianFlow, ...)",
+    )
+    if solver is not None:
+        _validate.instance(
+            solver,
+            dfx.AbstractSolver | BDF | ScipyReference,
+            "integrate",
+            "solver",
+            "a diffrax solver, mirrorflow.BDF(...) or mirrorflow.ScipyReference(...)",
+        )
+    t0 = _validate.scalar(t0, "integrate", "t0", example="0.0")
+    t1 = _validate.scalar(t1, "integrate", "t1", allow_inf=True, example="10.0")
+    if stop_loss is not None:
+        stop_loss = _validate.scalar(
+            stop_loss, "integrate", "stop_loss", low=0.0, example="1e-12"
+        )
+    if rtol is not None:
+        rtol = _validate.scalar(
+            rtol, "integrate", "rtol", low=0.0, high=1.0, example="1e-8"
+        )
+    if atol is not None:
+        atol = _validate.scalar(atol, "integrate", "atol", low=0.0, strict=False)
+    if dt0 is not None:
+        dt0 = _validate.scalar(dt0, "integrate", "dt0", low=0.0, example="1e-3")
     _check_span(t0, t1, stop_loss)
     to_convergence = math.isinf(t1)
     horizon = t0 + INFINITE_HORIZON if to_convergence else t1
@@ -288,6 +327,7 @@ def integrate(
         )
     rtol = 1e-10 if rtol is None else rtol
     atol = 1e-12 if atol is None else atol
+    _check_state(flow, y0, t0, args, solver, rtol)
     scale = _audit.tolerance_scale()
     if scale != 1.0:
         rtol, atol = rtol * scale, atol * scale
@@ -300,28 +340,33 @@ def integrate(
         if stepsize_controller is not None:
             stepsize_controller = _scale_controller(stepsize_controller, scale)
     breaks = tuple(sorted(float(b) for b in flow.breakpoints() if t0 < b < horizon))
-    if isinstance(solver, BDF | ScipyReference):
-        sol, failure = _segments(
-            flow, y0, t0, horizon, ts, breaks, solver, stop_loss, args, max_steps
-        )
-    else:
-        sol, failure = _diffrax_integrate(
-            flow,
-            y0,
-            t0,
-            horizon,
-            ts,
-            breaks,
-            solver,
-            rtol,
-            atol,
-            stepsize_controller,
-            dt0,
-            max_steps,
-            stop_loss,
-            args,
-            stop_when,
-        )
+    try:
+        if isinstance(solver, BDF | ScipyReference):
+            sol, failure = _segments(
+                flow, y0, t0, horizon, ts, breaks, solver, stop_loss, args, max_steps
+            )
+        else:
+            sol, failure = _diffrax_integrate(
+                flow,
+                y0,
+                t0,
+                horizon,
+                ts,
+                breaks,
+                solver,
+                rtol,
+                atol,
+                stepsize_controller,
+                dt0,
+                max_steps,
+                stop_loss,
+                args,
+                stop_when,
+            )
+    except Exception:
+        # A state that does not fit the flow fails deep inside JAX: say so.
+        _check_structure(flow, y0, t0, args)
+        raise
     if to_convergence and sol.result in (Result.successful, Result.max_steps_reached):
         sol = dataclasses.replace(sol, result=Result.stalled)
         failure = (
@@ -339,6 +384,53 @@ def integrate(
     if failure is not None and throw:
         raise RuntimeError(f"integrate: {failure}.")
     return sol
+
+
+def _check_state(flow, y0, t0, args, solver, rtol):
+    """`y0`: real and finite; float64 where the tolerance needs it."""
+    leaves = jax.tree.leaves(y0)
+    if not leaves:
+        raise ValueError(
+            "integrate: `y0` has no arrays; pass the flow's state, e.g. "
+            "flow.initial_state(x0)."
+        )
+    for leaf in leaves:
+        _validate.real_array(leaf, "integrate", "y0")
+    tols = [rtol]
+    if isinstance(solver, BDF | ScipyReference):
+        tols = [solver.rtol]
+    dtypes = {jnp.result_type(a) for a in leaves}
+    single = [d for d in dtypes if jnp.finfo(d).bits < 64]
+    if single and min(tols) < 1e3 * float(jnp.finfo(single[0]).eps):
+        raise ValueError(
+            f"integrate: `y0` is {single[0]} but the relative tolerance "
+            f"{min(tols):g} is below what {single[0]} resolves; turn on float64 "
+            "(jax.config.update('jax_enable_x64', True) before building the "
+            "problem) or pass rtol >= 1e-4."
+        )
+
+
+def _check_structure(flow, y0, t0, args):
+    """Raise a clear error if `y0` does not fit the flow (called when a solve
+    fails, so the happy path does not trace the vector field an extra time)."""
+    leaves = jax.tree.leaves(y0)
+    try:
+        out = jax.eval_shape(lambda y: flow.vector_field(jnp.asarray(t0), y, args), y0)
+    except Exception as err:  # noqa: BLE001 -- re-raised with the fix
+        raise ValueError(
+            f"integrate: `y0` does not fit {type(flow).__name__} "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:160]}); build it "
+            "with flow.initial_state(...)."
+        ) from None
+    if jax.tree.structure(out) != jax.tree.structure(y0) or any(
+        np.shape(a) != b.shape
+        for a, b in zip(leaves, jax.tree.leaves(out), strict=True)
+    ):
+        raise ValueError(
+            f"integrate: `y0` does not have the shape of {type(flow).__name__}'s "
+            "state (its vector field returns another structure); build it with "
+            "flow.initial_state(...)."
+        )
 
 
 def _segments(flow, y0, t0, t1, ts, breaks, solver, stop_loss, args, max_steps):
