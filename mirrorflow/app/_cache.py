@@ -176,12 +176,59 @@ def _umask() -> int:
 _MODE = 0o666 & ~_umask()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def stale_tmp(path: Path, age: float) -> bool:
+    """Whether `path` is a temporary file left by a writer that is gone.
+
+    Temporary names are `.tmp-PID-...`: the file is stale once that process no
+    longer runs (a killed run: its `finally` never ran). A name without a PID, or
+    a PID alive on this machine (a concurrent writer, or another machine sharing
+    the folder), is stale only after `_STALE_TMP_S`.
+    """
+    name = path.name
+    if not name.startswith(".tmp-"):
+        return False
+    if age > _STALE_TMP_S:
+        return True
+    pid = name[len(".tmp-") :].split("-", 1)[0]
+    return pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
+
+
+def sweep_stale_tmp(folder: Path) -> int:
+    """Remove the stale temporary files (`stale_tmp`) in `folder`; their count."""
+    now, removed = time.time(), 0
+    try:
+        paths = list(folder.iterdir())
+    except OSError:
+        return 0
+    for path in paths:
+        try:
+            age = now - path.stat().st_mtime
+            if stale_tmp(path, age):
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to a unique temporary file beside `path`, then `os.replace`.
 
     The file gets the permissions of a plainly created one (mkstemp's are 0600).
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=path.suffix
+    )
     try:
         os.fchmod(fd, _MODE)
         with os.fdopen(fd, "wb") as f:
@@ -320,14 +367,14 @@ class ResultCache:
                 age = now - path.stat().st_mtime
             except FileNotFoundError:
                 continue
-            stale_tmp = path.name.startswith(".tmp-") and age > _STALE_TMP_S
+            left_over = stale_tmp(path, age)
             orphan = (
                 path.name.startswith(key + "-")
                 and path.suffix == ".npz"
                 and path.name != referenced
                 and age > _ORPHAN_S
             )
-            if stale_tmp or orphan:
+            if left_over or orphan:
                 try:
                     path.unlink()
                 except FileNotFoundError:

@@ -3,11 +3,13 @@
 The sidecar `NAME.json` holds everything needed to tell where a figure came from
 and to read its numbers without the picture: the config and seed, the `quick`
 flag, the cache key and code version, the versions of the numeric libraries, the
-git commit (null outside a checkout), the wall time of the computation and every
-number plotted (the experiment's result, arrays as nested lists). It names no
-absolute path. A rerun from the cache writes byte-identical files.
+git commit (null outside a checkout), the wall time of the computation, the
+SHA-256 of every figure file (a rerun trusts a figure only if its bytes match) and
+every number plotted (the experiment's result, arrays as nested lists). It names
+no absolute path. A rerun from the cache writes byte-identical files.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cache import _atomic_write, config_dict
+from ._cache import _atomic_write, config_dict, sweep_stale_tmp
 from ._experiments import Experiment, default_root
 
 
@@ -108,8 +110,10 @@ def sidecar(
     meta: dict,
     files: list[str],
     commit: dict,
+    hashes: dict[str, str] | None = None,
 ) -> dict:
-    """The sidecar's content (see the module docstring)."""
+    """The sidecar's content (see the module docstring); `hashes` maps each
+    file name to the SHA-256 of its bytes."""
     return {
         "experiment": exp.name,
         "paper": exp.paper,
@@ -127,14 +131,22 @@ def sidecar(
         "git_dirty": commit["dirty"],
         "wall_time": meta["wall_time"],
         "files": files,
+        "file_sha256": hashes,
         # Sorted: a computed and a cached result give the same file.
         "data": jsonable(dict(sorted(result.items()))),
     }
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def up_to_date(exp: Experiment, key: str, out_dir: Path, formats) -> list[Path]:
     """The files of `exp` in `out_dir` if its sidecar records `key` and every file
-    exists (then plotting again would write the same files); else `[]`."""
+    exists with the bytes the sidecar records (then plotting again would write the
+    same files); else `[]`. A figure replaced, truncated or left by an interrupted
+    run does not match its recorded hash and is plotted again."""
     side = out_dir / f"{exp.name}.json"
     try:
         doc = json.loads(side.read_text())
@@ -146,6 +158,8 @@ def up_to_date(exp: Experiment, key: str, out_dir: Path, formats) -> list[Path]:
         and doc.get("cache_key") == key
         and doc.get("files") == [p.name for p in files]
         and all(p.is_file() for p in files)
+        and isinstance(doc.get("file_sha256"), dict)
+        and all(doc["file_sha256"].get(p.name) == file_sha256(p) for p in files)
     ):
         return [*files, side]
     return []
@@ -164,9 +178,17 @@ def write_figure(
     """Plot `result` into `out_dir/NAME.{png,pdf}` and write `out_dir/NAME.json`.
 
     Each file is written to a temporary name and moved into place, so a killed
-    run never leaves a half-written figure. Returns the paths written.
+    run never leaves a half-written figure; the old sidecar goes first, so a run
+    killed between the figures and the new sidecar leaves no sidecar vouching for
+    them; temporary files of killed runs are removed. Returns the paths written.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    sweep_stale_tmp(out_dir)
+    side = out_dir / f"{exp.name}.json"
+    try:
+        side.unlink()
+    except FileNotFoundError:
+        pass
     written = []
     for fmt in formats:
         final = out_dir / f"{exp.name}.{fmt}"
@@ -178,9 +200,11 @@ def write_figure(
             if tmp.exists():
                 tmp.unlink()
         written.append(final)
-    doc = sidecar(exp, config, quick, result, meta, [p.name for p in written], commit)
+    hashes = {p.name: file_sha256(p) for p in written}
+    doc = sidecar(
+        exp, config, quick, result, meta, [p.name for p in written], commit, hashes
+    )
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
-    side = out_dir / f"{exp.name}.json"
     _atomic_write(side, text.encode())
     written.append(side)
     return written

@@ -21,10 +21,33 @@ def _enable_x64() -> None:
 
 
 def _write(path: str, text: str, parser: argparse.ArgumentParser) -> None:
+    """Write `text` to `path` atomically (a temporary file moved into place: an
+    interrupted run never leaves a partial file)."""
+    from ._cache import _atomic_write
+
     try:
-        Path(path).write_text(text)
+        _atomic_write(Path(path), text.encode())
     except OSError as err:
         parser.exit(2, f"mirrorflow: cannot write {path!r}: {err.strerror}\n")
+
+
+def _check_output_file(path: str | None, option: str, parser) -> None:
+    """Refuse an output file that cannot be written, before any work is done."""
+    if not path:
+        return
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    problem = None
+    if target.is_dir():
+        problem = "it is a folder"
+    elif not folder.is_dir():
+        problem = f"its folder {str(folder)!r} does not exist"
+    elif not os.access(folder, os.W_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        problem = "permission denied"
+    if problem:
+        parser.exit(2, f"mirrorflow: cannot write {option} {path!r}: {problem}\n")
 
 
 def _positive_int(text: str) -> int:
@@ -40,6 +63,9 @@ def _positive_int(text: str) -> int:
 def _cmd_verify(args, parser) -> int:
     from ._verify import run_claims, select
     from ._verify_report import markdown, summary, table, to_json
+
+    _check_output_file(args.json, "--json", parser)
+    _check_output_file(args.markdown, "--markdown", parser)
 
     try:
         claims = select(paper=args.paper, ids=args.claim)
@@ -137,8 +163,8 @@ def _cut(text: str, width: int) -> str:
 
 def _check_common(args) -> None:
     seed = getattr(args, "seed", None)
-    if seed is not None and seed < 0:
-        raise _BadInput(f"`--seed` must be a non-negative integer, got {seed}")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise _BadInput(f"`--seed` must be an integer in [0, 2**63), got {seed}")
     workers = getattr(args, "workers", 1)
     if workers < 1:
         raise _BadInput(f"`--workers` must be >= 1, got {workers}")
@@ -276,6 +302,7 @@ def _cmd_report(args, parser) -> int:
 def _cmd_bench(args, parser) -> int:
     from ._bench import run, table, to_json
 
+    _check_output_file(args.json, "--json", parser)
     directory = (
         Path(args.benchmarks_dir)
         if args.benchmarks_dir
