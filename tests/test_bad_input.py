@@ -496,6 +496,56 @@ ENTRIES = [
             "scope": [("unknown", "everywhere"), ("int", 3)],
         },
     ),
+    Entry(
+        "pilot",
+        lambda **kw: mf.pilot(**kw),
+        {
+            "learning_rate": 0.1,
+            "beta": 0.1,
+            "initial_strength": 1e-3,
+            "factor": 2.0,
+            "l1_target": 1.0,
+            "num_epochs": 10,
+            "steps_per_epoch": 5,
+        },
+        {
+            "learning_rate": _bad_positive(),
+            "beta": _bad_positive(),
+            "initial_strength": _bad_nonneg(),
+            "factor": [("1", 1.0), ("0.5", 0.5), ("nan", NAN), ("str", "2")],
+            "l1_target": _bad_nonneg(),
+            "num_epochs": _bad_positive_int(),
+            "steps_per_epoch": _bad_positive_int(),
+        },
+    ),
+    Entry(
+        "CallableSchedule",
+        lambda **kw: mf.CallableSchedule(**kw),
+        {"fn": lambda t: 0.1 + 0.0 * t},
+        {
+            "fn": _bad_object("function"),
+            "total_dose": [b for b in _bad_nonneg() if b[0] != "inf"],
+        },
+    ),
+    Entry(
+        "TimeDependentDeepDiagonal",
+        lambda **kw: mf.TimeDependentDeepDiagonal(**kw),
+        {"depth": 3, "u0": 0.1, "v0": 0.1},
+        {
+            "depth": [("2", 2), ("2.5", 2.5), ("str", "3")],
+            "u0": [b for b in _bad_positive() if not b[0].startswith("array")],
+            "v0": [b for b in _bad_positive() if not b[0].startswith("array")],
+        },
+    ),
+    Entry(
+        "masks.magnitude_mask",
+        lambda **kw: masks.magnitude_mask(**kw),
+        {"params": {"w": jnp.arange(1.0, 13.0).reshape(3, 4)}, "density": 0.5},
+        {
+            "density": [("0", 0.0), ("1.5", 1.5), ("nan", NAN), ("str", "0.5")],
+            "scope": [("unknown", "everywhere"), ("int", 3)],
+        },
+    ),
 ]
 
 
@@ -584,6 +634,59 @@ def test_bad_input_gets_a_clear_error(case_id, outcomes):
     assert status == "clear", f"{case_id}: {status}: {text}"
 
 
+# ------------------------------------------------------------------- the CLI
+# (argv, what the one-line message must name). Run in this process: every bad
+# invocation must exit 2 with one line on stderr, before any work.
+
+CLI_BAD = [
+    (["nope"], "nope"),
+    (["verify", "--claim", "core.nope"], "core.nope"),
+    (["verify", "--paper", "nopaper"], "nopaper"),
+    (["verify", "--workers", "0"], "--workers"),
+    (["verify", "--workers", "two"], "--workers"),
+    (["verify", "--workers", "-1"], "--workers"),
+    (["verify", "--json"], "--json"),
+    (["verify", "--claim", "core.min_l2", "--json", "/nonexistent/x.json"], "--json"),
+    (
+        ["verify", "--claim", "core.min_l2", "--markdown", "/nonexistent/x.md"],
+        "--markdown",
+    ),
+    (["verify", "--bogus"], "--bogus"),
+    (["run"], "name"),
+    (["run", "core.nope"], "core.nope"),
+    (["run", "core.alpha_sweep", "--seed", "-1"], "--seed"),
+    (["run", "core.alpha_sweep", "--seed", str(2**63)], "--seed"),
+    (["run", "core.alpha_sweep", "--seed", "1.5"], "--seed"),
+    (["run", "core.alpha_sweep", "--seed", "x"], "--seed"),
+    (["run", "core.alpha_sweep", "--experiments-dir", "/nonexistent"], "/nonexistent"),
+    (["figures", "--workers", "0"], "--workers"),
+    (["figures", "--only", "core.nope"], "core.nope"),
+    (["figures", "--experiments-dir", "/nonexistent"], "/nonexistent"),
+    (["report", "--workers", "0"], "--workers"),
+    (["bench", "--only", "nope"], "nope"),
+    (["bench", "--json", "/nonexistent/b.json"], "--json"),
+    (["bench", "--benchmarks-dir", "/nonexistent"], "/nonexistent"),
+    (["list", "--bogus"], "--bogus"),
+]
+
+
+@pytest.mark.parametrize(
+    "argv,names", CLI_BAD, ids=[" ".join(a)[:60] for a, _ in CLI_BAD]
+)
+def test_bad_cli_invocation_exits_2_with_one_clear_line(argv, names, capsys):
+    from mirrorflow.app import cli
+
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2, (argv, code, err)
+    last = err.splitlines()[-1] if err else ""
+    assert names in last, (argv, err)
+    assert "Traceback" not in err
+
+
 # ----------------------------------------------- fixes, each with its own test
 
 
@@ -638,6 +741,14 @@ def test_integrate_in_float32_names_float64():
     # A tolerance float32 resolves is fine.
     sol = mf.integrate(flow, y0, 0.0, 1.0, rtol=1e-3, atol=1e-5)
     assert sol.result == mf.Result.successful
+
+
+def test_predict_in_float32_names_float64():
+    prob = mf.LinearRegression(
+        np.asarray(PROB.A, np.float32), np.asarray(PROB.b, np.float32)
+    )
+    with pytest.raises(ValueError, match="predict: .*float64"):
+        mf.predict(prob, mf.Hypentropy(0.1), x0=np.zeros(D, np.float32))
 
 
 def test_hypentropy_scale_outside_the_float_range_is_refused():

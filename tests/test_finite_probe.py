@@ -62,7 +62,7 @@ def _mlp_grads(bad_leaf: int, dtype):
         lambda: ham(1.0, 1e-3, 1e-2),
         lambda: ham(1.0, 1e-3, 1e-2, base=optax.adam(1e-2)),
         lambda: ham(1.0, 1e-3, optax.exponential_decay(1e-2, 10, 0.5)),
-        lambda: hadamard_reparam(optax.sgd(1e-2), beta=0.1, nan_policy="raise"),
+        lambda: hadamard_reparam(optax.sgd(1e-2), beta=0.1),  # default: raise
         lambda: nanoadam(1e-2, k=1.0, mask_every=1),
     ],
     ids=["ham", "ham_adam", "ham_schedule", "mw", "nanoadam"],

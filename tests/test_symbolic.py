@@ -484,3 +484,22 @@ def test_non_invertible_mirror_map_and_time_factor_raise():
         ms.inverse_mirror_map(x**3, x, z)  # r' = 3x^2 is not injective
     with pytest.raises(ValueError, match="depends on x"):
         ms.time_factor(x**4, x**2, x)
+
+
+def test_strings_are_never_evaluated(tmp_path):
+    # sympy.sympify runs eval on strings; the symbolic API refuses them. Oracle:
+    # the side effect of the string (a file) never happens.
+    from mirrorflow.symbolic._common import sympify_safe
+
+    marker = tmp_path / "evaluated"
+    payload = f"__import__('pathlib').Path({str(marker)!r}).touch() or 1"
+    x = sp.Symbol("x", positive=True)
+    with pytest.raises(TypeError, match="strings are not evaluated"):
+        sympify_safe(payload, "alpha")
+    with pytest.raises(TypeError):
+        ms.hypentropy(x, alpha=payload)
+    with pytest.raises(TypeError):
+        ms.induced_potential(sp.Symbol("u") ** 2, [sp.Symbol("u")], conserved=payload)
+    assert not marker.exists()
+    assert sympify_safe(sp.Rational(1, 2), "alpha") == sp.Rational(1, 2)
+    assert sympify_safe(0.5, "alpha") == sp.Float(0.5)

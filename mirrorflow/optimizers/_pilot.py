@@ -381,7 +381,7 @@ def hadamard_reparam(
     reset_every: Any = None,
     sparsity_mask: PyTree | None = None,
     count_sign_flips: bool = False,
-    nan_policy: str = "ignore",
+    nan_policy: str = "raise",
 ) -> optax.GradientTransformationExtraArgs:
     r"""Train chosen leaves of any model as $x = m\odot w$ with the optimizer `inner`.
 
@@ -412,9 +412,11 @@ def hadamard_reparam(
             dropped). Default None.
         count_sign_flips: keep a per-leaf count of sign flips in the state
             (`HadamardReparamState.sign_flips`; definition in `sign_flips`).
-        nan_policy: a NaN/inf gradient: `"ignore"` (default here: propagate),
-            `"raise"` (a runtime error, also under `jit`), `"revert"` (a leaf whose
-            new value is not finite keeps its previous value); see `sign_in`.
+        nan_policy: a NaN/inf gradient: `"raise"` (default, as for every
+            optimizer here: a runtime error, also under `jit`; one matrix-vector
+            read of the gradients per step), `"revert"` (a leaf whose new value
+            is not finite keeps its previous value), `"ignore"` (propagate); see
+            `sign_in`.
 
     Raises:
         ValueError: `beta` <= 0, a bad option (named), a `mask` that is not a

@@ -171,7 +171,12 @@ class TimeDependentDeepDiagonal(AbstractSeparablePotentialFamily):
         u0: Float[ArrayLike, "*d"],
         v0: Float[ArrayLike, "*d"],
     ):
-        self.base = DeepDiagonalPotential(depth, u0=u0, v0=v0)
+        try:
+            self.base = DeepDiagonalPotential(depth, u0=u0, v0=v0)
+        except (TypeError, ValueError) as err:
+            # Name this call, not the potential it builds.
+            text = str(err).replace("DeepDiagonalPotential:", "", 1).strip()
+            raise type(err)(f"TimeDependentDeepDiagonal: {text}") from None
         self.l1_weight = 1.0
 
     @property

@@ -2,6 +2,8 @@ r"""`predict`: the theory's limit of a flow, as one `Prediction`."""
 
 import math
 
+import jax.numpy as jnp
+
 from .. import _validate
 from ..potentials import AbstractPotentialFamily
 from ..problems import require_linear
@@ -78,9 +80,12 @@ def predict(
         coordinate-descent sweeps) and the multiplier `nu` (projections only).
 
     Raises:
-        ValueError: the loss is not linear, a projection with $n \ge d$, bad or
-            missing `x0`/`z0`, no convergence, or an infinite dose with no known
-            lasso limit.
+        TypeError: a `problem` whose loss is not linear, or a `potential` or
+            `schedule` of the wrong type.
+        ValueError: a projection with $n \ge d$, bad or missing `x0`/`z0`, a bad
+            `tol` or `total_dose`, a float32 problem with a `tol` float32 cannot
+            certify (the message says to turn on float64), no convergence, or
+            an infinite dose with no known lasso limit.
     """
     problem = require_linear(problem, "predict")
     _validate.instance(
@@ -95,6 +100,13 @@ def predict(
             schedule, AbstractSchedule, "predict", "schedule", "a schedule or None"
         )
     tol = _validate.scalar(tol, "predict", "tol", low=0.0, high=1.0, example="1e-12")
+    dtype = jnp.result_type(problem.A)
+    if jnp.finfo(dtype).bits < 64 and tol < 1e3 * float(jnp.finfo(dtype).eps):
+        raise ValueError(
+            f"predict: the problem is {dtype}, which cannot certify `tol`={tol:g}; "
+            "turn on float64 (jax.config.update('jax_enable_x64', True) before "
+            "building the problem) or pass tol >= 1e-4."
+        )
     if total_dose is not None:
         dose = _validate.scalar(
             total_dose, "predict", "total_dose", low=0.0, strict=False, allow_inf=True

@@ -67,7 +67,7 @@ class AbstractLinearProblem(AbstractProblem):
 
 
 def require_linear(problem, who: str) -> AbstractLinearProblem:
-    """`problem` if it is an `AbstractLinearProblem`, else a `ValueError`."""
+    """`problem` if it is an `AbstractLinearProblem`, else a `TypeError`."""
     if not isinstance(problem, AbstractLinearProblem):
         raise TypeError(
             f"{who}: `problem` must be a loss linear in x (f = L(Ax), an "

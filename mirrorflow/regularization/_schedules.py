@@ -369,15 +369,23 @@ class CallableSchedule(AbstractSchedule):
         breakpoints: tuple[float, ...] = (),
     ):
         if not callable(fn):
-            raise ValueError(f"CallableSchedule: `fn` must be callable, got {fn!r}.")
+            raise TypeError(
+                "CallableSchedule: `fn` must be a function of t returning the "
+                f"strength, got {type(fn).__name__}."
+            )
         lam0 = float(fn(jnp.asarray(0.0, default_float())))
         if not (math.isfinite(lam0) and lam0 >= 0):
             raise ValueError(
                 f"CallableSchedule: `fn(0)` must be finite and >= 0, got {lam0}."
             )
-        if total_dose is not None and not (total_dose >= 0):
-            raise ValueError(
-                f"CallableSchedule: `total_dose` must be >= 0, got {total_dose!r}."
+        if total_dose is not None:
+            total_dose = _validate.scalar(
+                total_dose,
+                "CallableSchedule",
+                "total_dose",
+                low=0.0,
+                strict=False,
+                allow_inf=True,
             )
         self.fn = fn
         self.total = math.nan if total_dose is None else float(total_dose)

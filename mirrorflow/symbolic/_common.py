@@ -10,9 +10,30 @@ import sympy as sp
 SympyLike: TypeAlias = sp.Expr | int | float
 
 
+def sympify_safe(value, name: str, call: str = "mirrorflow.symbolic") -> sp.Basic:
+    """`value` as a sympy object, never by evaluating a string.
+
+    `sympy.sympify` runs `eval` on strings; here a string is a `TypeError` (build
+    the expression with sympy, e.g. `sp.Symbol("a", positive=True) / 2`), and only
+    numbers and sympy objects are converted (`strict=True`).
+    """
+    if isinstance(value, str | bytes):
+        raise TypeError(
+            f"{call}: `{name}` is a string ({value!r}); strings are not evaluated. "
+            "Pass a sympy expression, e.g. sp.Symbol('a', positive=True) / 2."
+        )
+    try:
+        return sp.sympify(value, strict=True)
+    except sp.SympifyError:
+        raise TypeError(
+            f"{call}: `{name}` must be a sympy expression or a number, got "
+            f"{type(value).__name__}."
+        ) from None
+
+
 def as_expr(value: SympyLike, name: str, *, positive: bool = False) -> sp.Expr:
     """Sympify `value`, rejecting numbers (or symbols) known to violate `positive`."""
-    expr = sp.sympify(value)
+    expr = sympify_safe(value, name)
     if not isinstance(expr, sp.Expr):
         raise ValueError(
             f"`{name}` must be a sympy expression or number, got {value!r}."

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ._common import sample_value
+from ._common import sample_value, sympify_safe
 from ._legendre import PotentialFamily, legendre_from_metric, potential_family
 from ._reparam import SeparableReparam, separable_reparam
 
@@ -361,7 +361,8 @@ def induced_potential(
             supported, and points to `induced_conjugate` for the dual route).
     """
     reparam = _as_reparam(reparam, params)
-    conserved = None if conserved is None else sp.sympify(conserved)
+    if conserved is not None:
+        conserved = sympify_safe(conserved, "conserved", "induced_potential")
     taken = {s.name for s in reparam.map.free_symbols}
     if conserved is not None:
         taken |= {s.name for s in conserved.free_symbols}

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from ._common import sympify_safe
 from ._induced import (
     InducedPotential,
     _as_reparam,
@@ -105,7 +106,7 @@ def weight_decay_potential(
             "parameter(s) per coordinate; the time-dependent potential is built on "
             "the conserved quantity of a two-parameter map (m*w, u**2 - v**2)."
         )
-    penalty = sp.sympify(penalty)
+    penalty = sympify_safe(penalty, "penalty", "weight_decay_potential")
     induced = induced_potential(reparam, conserved=conserved, constant=constant)
     c, x = induced.constant, induced.x
     grad_h = [sp.diff(penalty, p) for p in reparam.params]
