@@ -90,7 +90,7 @@ def _kill_and_resume(reference, tmp: Path, delay: float, sig) -> None:
     _check_consistent(out)
     written = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix != ".json"}
     assert written == reference["files"]  # bit-identical to the uninterrupted run
-    leftovers = [p for p in [*out.rglob(".tmp-*"), *cache.rglob(".tmp-*")]]
+    leftovers = [*out.rglob(".tmp-*"), *cache.rglob(".tmp-*")]
     assert not leftovers, leftovers
 
 

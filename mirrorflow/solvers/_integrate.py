@@ -396,15 +396,13 @@ def _check_state(flow, y0, t0, args, solver, rtol):
         )
     for leaf in leaves:
         _validate.real_array(leaf, "integrate", "y0")
-    tols = [rtol]
-    if isinstance(solver, BDF | ScipyReference):
-        tols = [solver.rtol]
+    tol = solver.rtol if isinstance(solver, BDF | ScipyReference) else rtol
     dtypes = {jnp.result_type(a) for a in leaves}
     single = [d for d in dtypes if jnp.finfo(d).bits < 64]
-    if single and min(tols) < 1e3 * float(jnp.finfo(single[0]).eps):
+    if single and tol < 1e3 * float(jnp.finfo(single[0]).eps):
         raise ValueError(
             f"integrate: `y0` is {single[0]} but the relative tolerance "
-            f"{min(tols):g} is below what {single[0]} resolves; turn on float64 "
+            f"{tol:g} is below what {single[0]} resolves; turn on float64 "
             "(jax.config.update('jax_enable_x64', True) before building the "
             "problem) or pass rtol >= 1e-4."
         )
