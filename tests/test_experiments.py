@@ -13,11 +13,14 @@ without changing their results:
   oracle for "was it recomputed?");
 - `MF_TEST_GATE`: a file; the experiment named `gated` waits until it exists, so
   a test can kill a run while that experiment is in progress;
-- `MF_TEST_FAIL`: the name of an experiment whose `run` raises.
+- `MF_TEST_FAIL`: the name of an experiment whose `run` raises;
+- `MF_TEST_INTERRUPT`: the name of an experiment whose `run` raises
+  `KeyboardInterrupt` (Ctrl-C at a known moment, deterministically).
 """
 
 import base64
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -81,6 +84,8 @@ def run(config, quick):
             f.write("{name}\\n")
     if os.environ.get("MF_TEST_FAIL") == "{name}":
         raise RuntimeError("test.{name} failed on purpose")
+    if os.environ.get("MF_TEST_INTERRUPT") == "{name}":
+        raise KeyboardInterrupt  # what Ctrl-C raises at this point
     gate = os.environ.get("MF_TEST_GATE")
     if "{name}" == "gated" and gate:
         deadline = time.monotonic() + 120.0
@@ -171,11 +176,17 @@ def sidecar_without_wall_time(path: Path) -> dict:
 @pytest.fixture
 def tiny(tmp_path, monkeypatch):
     """Three tiny experiments, a log of their runs, and folders for outputs."""
+    return make_tiny(tmp_path, monkeypatch)
+
+
+def make_tiny(tmp_path, monkeypatch) -> dict:
+    """The `tiny` fixture's work (other test modules define the fixture with it)."""
     exps = tiny_set(tmp_path / "exps")
     log = tmp_path / "ran.log"
     monkeypatch.setenv("MF_TEST_LOG", str(log))
     monkeypatch.delenv("MF_TEST_GATE", raising=False)
     monkeypatch.delenv("MF_TEST_FAIL", raising=False)
+    monkeypatch.delenv("MF_TEST_INTERRUPT", raising=False)
     return {
         "exps": exps,
         "log": log,
@@ -316,13 +327,18 @@ def test_corrupt_entry_is_reported_and_recomputed(tiny, damage, capsys):
         entry.write_text(entry.read_text()[:40])
     else:
         npz.unlink()
-    assert cache.load("test.alpha", meta["key"]).status == "corrupt"
+    found = cache.load("test.alpha", meta["key"])
+    assert found.status == "corrupt"
+    bad = entry if damage == "truncate_json" else npz  # oracle: what was damaged
+    assert found.path == bad
     experiments = list(discover(tiny["exps"]).values())
     make_figures(
         experiments, quick=False, out_dir=tiny["out"], cache=cache
     )  # progress on stderr
     err = capsys.readouterr().err
-    assert re.search(r"test.alpha: cache entry corrupt \(.+\); recomputing", err)
+    # The line names the damaged file, so a user can look at it.
+    line = f"test.alpha: cache entry {bad} is corrupt ("
+    assert line in err and "); recomputing" in err, err
     # Oracle: the independent recomputation of the tiny result.
     hit = cache.load("test.alpha", meta["key"])
     assert hit.status == "hit"
@@ -447,19 +463,25 @@ def test_a_failing_experiment_does_not_stop_the_others(tiny, monkeypatch, capsys
     assert (tiny["out"] / "test.alpha.png").exists()
     assert (tiny["out"] / "test.gated.png").exists()
     assert not (tiny["out"] / "test.beta.png").exists()
-    assert not (tiny["cache"] / "test.beta").exists()  # a failure is never cached
+    # A failure is never cached; its entry lock is gone too (the folder may
+    # remain, empty: the lock file lived there while it ran).
+    beta = tiny["cache"] / "test.beta"
+    assert not beta.exists() or not list(beta.iterdir())
 
 
 def test_process_executor_gives_the_in_process_numbers(tiny):
     # Oracle: the in-process computation (and the independent recomputation).
+    # The pool run uses a cache: its entry locks, held by this process while the
+    # workers compute, must neither deadlock the run nor stay behind, and each
+    # experiment is computed once (oracle: MF_TEST_LOG, written by the workers).
     here = quiet_run(tiny, cache=None, out_dir=tiny["tmp"] / "a")
-    pool = quiet_run(
-        tiny, cache=None, out_dir=tiny["tmp"] / "b", executor=ProcessExecutor(2)
-    )
+    pool = quiet_run(tiny, out_dir=tiny["tmp"] / "b", executor=ProcessExecutor(2))
     for h, p in zip(here, pool, strict=True):
         assert p.status == "computed"
         np.testing.assert_array_equal(h.result["x"], p.result["x"])
     np.testing.assert_array_equal(here[0].result["x"], expected_result()["x"])
+    assert sorted(ran(tiny["log"])) == sorted(2 * ["alpha", "beta", "gated"])
+    assert not list(tiny["cache"].rglob("*.lock"))
 
 
 @pytest.mark.slow
@@ -590,30 +612,54 @@ def test_sigkill_then_resume_loses_nothing(tiny):
 
 
 def test_two_concurrent_figures_processes_share_one_cache(tiny):
-    env = {"MF_TEST_LOG": str(tiny["log"])}
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mirrorflow.app.cli",
-                "figures",
-                "--experiments-dir",
-                str(tiny["exps"]),
-                "--out",
-                str(tiny["tmp"] / f"out{i}"),
-                "--cache-dir",
-                str(tiny["cache"]),
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **env},
-        )
-        for i in range(2)
-    ]
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err
+    # Two `figures` processes on one cache must compute each experiment once in
+    # total (oracle: MF_TEST_LOG, appended by every `run` call) and both must
+    # finish with figures their sidecars vouch for. The gate keeps `gated`
+    # running until both processes have reached it (one computing, the other
+    # waiting for the entry's lock), so the processes really overlap: without a
+    # lock both would compute it.
+    gate = tiny["tmp"] / "gate"
+    env = {"MF_TEST_LOG": str(tiny["log"]), "MF_TEST_GATE": str(gate)}
+    errs = [tiny["tmp"] / f"err{i}" for i in range(2)]
+    procs = []
+    for i in range(2):
+        with open(errs[i], "w") as err:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "mirrorflow.app.cli",
+                        "figures",
+                        "--experiments-dir",
+                        str(tiny["exps"]),
+                        "--out",
+                        str(tiny["tmp"] / f"out{i}"),
+                        "--cache-dir",
+                        str(tiny["cache"]),
+                    ],
+                    stderr=err,
+                    text=True,
+                    env={**os.environ, **env},
+                )
+            )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        texts = [e.read_text() for e in errs]
+        if all("test.gated: " in t for t in texts) or any(
+            p.poll() is not None for p in procs
+        ):
+            break
+        time.sleep(0.05)
+    gate.write_text("open")
+    for p, err in zip(procs, errs, strict=True):
+        p.wait(timeout=300)
+        assert p.returncode == 0, err.read_text()
+    texts = [e.read_text() for e in errs]
+    assert sum("test.gated: computing" in t for t in texts) == 1, texts
+    assert sum("test.gated: another process is computing it" in t for t in texts) == 1
+    # Each experiment computed exactly once across the two processes.
+    assert sorted(ran(tiny["log"])) == ["alpha", "beta", "gated"], texts
     # Every entry the two writers left is valid (keys are read from the entries:
     # this process may hash a different package tree if files changed meanwhile).
     cache = ResultCache(tiny["cache"])
@@ -624,7 +670,21 @@ def test_two_concurrent_figures_processes_share_one_cache(tiny):
         assert found.status == "hit", (entry, found.reason)
         # Oracle: the independent recomputation.
         np.testing.assert_array_equal(found.result["x"], expected_result()["x"])
-    assert not list(tiny["cache"].glob("*/.tmp-*"))
+    assert not list(tiny["cache"].glob("*/.tmp-*"))  # no stray temporary files
+    assert not list(tiny["cache"].glob("*/*.lock"))  # every lock released
+    # Both runs finished consistent: each figure has the bytes its sidecar
+    # records, and both folders hold the same figures (one cached result each).
+    for i in range(2):
+        out = tiny["tmp"] / f"out{i}"
+        for name in NAMES:
+            doc = json.loads((out / f"{name}.json").read_text())
+            for f in doc["files"]:
+                digest = hashlib.sha256((out / f).read_bytes()).hexdigest()
+                assert digest == doc["file_sha256"][f], (out, f)
+    for name in NAMES:
+        for fmt in ("png", "pdf"):
+            a = (tiny["tmp"] / "out0" / f"{name}.{fmt}").read_bytes()
+            assert a == (tiny["tmp"] / "out1" / f"{name}.{fmt}").read_bytes()
     # A third run finds everything cached.
     third = quiet_run(tiny, out_dir=tiny["tmp"] / "out2")
     assert [o.status for o in third] == ["cached"] * 3

@@ -13,9 +13,19 @@ files in `<cache dir>/<experiment>/`:
 
 Every file is written to a uniquely named temporary file in the same folder and
 moved into place with `os.replace` (atomic on POSIX), so a killed or concurrent
-writer leaves either the old entry, the new entry, or a stray temporary file.
-A JSON that does not parse, a missing npz or a checksum mismatch is reported as
-corrupt, and the caller recomputes.
+writer leaves either the old entry, the new entry, or a stray temporary file
+(`.tmp-PID-...`, removed by a later write once its writer is dead).
+A JSON that does not parse or has the wrong shape, a missing npz, a checksum
+mismatch or an npz that needs pickle is reported as corrupt, naming the file, and
+the caller recomputes. Nothing read from a cache folder can execute code: the
+metadata is JSON and the arrays are read with `allow_pickle=False`.
+
+`ResultCache.lock` is a per-entry lock (`<key>.lock` beside the entry, `flock`):
+the process that computes a result holds it until the result is stored, so
+concurrent runs on one cache compute each result once. The kernel releases it
+when its holder dies; the lock file goes when its holder releases it, or with the
+next run that finds it unheld. Without `fcntl` (Windows) there is no lock and
+concurrent runs may compute a result twice (each stores the same bytes).
 """
 
 import dataclasses
@@ -31,6 +41,12 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+
+try:
+    import fcntl
+except ImportError:  # Windows: no per-entry lock
+    fcntl = None
 
 
 FORMAT = 1
@@ -203,20 +219,37 @@ def stale_tmp(path: Path, age: float) -> bool:
     return pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
 
 
-def sweep_stale_tmp(folder: Path) -> int:
-    """Remove the stale temporary files (`stale_tmp`) in `folder`; their count."""
+def _tmp_target(name: str) -> str:
+    """What a temporary name `.tmp-PID-TARGET-...` was written for ("" if none)."""
+    rest = name[len(".tmp-") :].split("-", 1)
+    return rest[1] if len(rest) == 2 else ""
+
+
+def tmp_prefix(target: str) -> str:
+    """The prefix of this process's temporary files for `target` (a file name)."""
+    return f".tmp-{os.getpid()}-{target}-"
+
+
+def sweep_stale_tmp(folder: Path, target: str | None = None) -> int:
+    """Remove the stale temporary files (`stale_tmp`) in `folder`; their count.
+
+    With `target` (a file name), only those written for it (`tmp_prefix`): in a
+    folder that is not ours (where `--json FILE` goes) nothing else is touched.
+    """
     now, removed = time.time(), 0
     try:
         paths = list(folder.iterdir())
     except OSError:
         return 0
     for path in paths:
+        if target is not None and not _tmp_target(path.name).startswith(target + "-"):
+            continue
         try:
             age = now - path.stat().st_mtime
             if stale_tmp(path, age):
                 path.unlink()
                 removed += 1
-        except FileNotFoundError:
+        except (FileNotFoundError, PermissionError):
             continue
     return removed
 
@@ -225,9 +258,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to a unique temporary file beside `path`, then `os.replace`.
 
     The file gets the permissions of a plainly created one (mkstemp's are 0600).
+    Temporary files that killed writers left for `path` are removed first.
     """
+    sweep_stale_tmp(path.parent, target=path.name)
     fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=path.suffix
+        dir=path.parent, prefix=tmp_prefix(path.name), suffix=path.suffix
     )
     try:
         os.fchmod(fd, _MODE)
@@ -249,13 +284,87 @@ class Lookup:
     """The outcome of `ResultCache.load`.
 
     `status` is `"hit"` (then `result` and `meta` are set), `"miss"` or
-    `"corrupt"` (then `reason` says why).
+    `"corrupt"` (then `path` is the bad file and `reason` says what is wrong).
     """
 
     status: str
     result: dict | None = None
     meta: dict | None = None
     reason: str = ""
+    path: Path | None = None
+
+
+class EntryLock:
+    """An exclusive lock on one cache entry: `flock` on the file `path`.
+
+    `acquire` returns False when `blocking` is False and another process (or
+    another `EntryLock` of this process) holds it. `release` removes the file
+    while still holding it; an acquirer that locked a file removed meanwhile
+    checks that its file is still the one at `path` and retries otherwise, so two
+    holders never coexist. Without `fcntl`, on a file system without `flock` or
+    where the lock file cannot be created, it acquires nothing and returns True
+    (no lock: at worst a result is computed twice).
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this EntryLock")
+        if fcntl is None:
+            return True
+        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
+        while True:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError:
+                return True  # a read-only cache: no lock, as without fcntl
+            try:
+                fcntl.flock(fd, flags)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            except OSError:  # a file system without flock: no lock
+                os.close(fd)
+                return True
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                on_disk = os.stat(self.path)
+                mine = os.fstat(fd)
+                same = (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                return True
+            os.close(fd)  # its holder removed it: lock the file now at `path`
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)  # releases the flock
+
+    def __enter__(self) -> "EntryLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 class ResultCache:
@@ -274,43 +383,81 @@ class ResultCache:
     def json_path(self, name: str, key: str) -> Path:
         return self._dir(name) / f"{key}.json"
 
+    def lock_path(self, name: str, key: str) -> Path:
+        return self._dir(name) / f"{key}.lock"
+
+    def lock(self, name: str, key: str) -> EntryLock:
+        """The (not yet acquired) lock of one entry; see `EntryLock`."""
+        return EntryLock(self.lock_path(name, key))
+
+    def drop_stale_lock(self, name: str, key: str) -> None:
+        """Remove the lock file of an entry if nobody holds it (a killed holder's)."""
+        path = self.lock_path(name, key)
+        if fcntl is None or not path.exists():
+            return
+        lock = EntryLock(path)
+        try:
+            if lock.acquire(blocking=False):
+                lock.release()
+        except OSError:
+            pass  # a read-only cache: the file stays, harmless
+
     def load(self, name: str, key: str) -> Lookup:
         """Read one entry and verify it (checksum, members, scalar types)."""
         jpath = self.json_path(name, key)
+
+        def corrupt(path: Path, reason: str) -> Lookup:
+            return Lookup("corrupt", reason=reason, path=path)
+
         try:
             text = jpath.read_text()
         except FileNotFoundError:
             return Lookup("miss")
-        except OSError as err:
-            return Lookup("corrupt", reason=f"cannot read {jpath.name}: {err}")
+        except (OSError, ValueError) as err:  # ValueError: not UTF-8
+            return corrupt(jpath, f"cannot read it: {err}")
         try:
             meta = json.loads(text)
-            npz_name, digest = meta["npz"], meta["sha256"]
-            arrays, scalars = list(meta["arrays"]), dict(meta["scalars"])
-            if meta.get("key") != key or meta.get("format") != FORMAT:
-                return Lookup("corrupt", reason="metadata names another key/format")
-        except (ValueError, KeyError, TypeError) as err:
-            return Lookup("corrupt", reason=f"{jpath.name} is not valid: {err}")
-        npath = self._dir(name) / str(npz_name)
+        except ValueError as err:
+            return corrupt(jpath, f"not JSON: {err}")
+        if not isinstance(meta, dict):
+            return corrupt(jpath, f"a JSON {type(meta).__name__}, not an object")
+        missing = [k for k in ("npz", "sha256", "arrays", "scalars") if k not in meta]
+        if missing:
+            return corrupt(jpath, f"missing field {', '.join(map(repr, missing))}")
+        npz_name, digest = meta["npz"], meta["sha256"]
+        arrays, scalars = meta["arrays"], meta["scalars"]
+        if not (
+            isinstance(npz_name, str)
+            and Path(npz_name).name == npz_name
+            and npz_name.endswith(".npz")
+            and isinstance(digest, str)
+            and isinstance(arrays, list)
+            and all(isinstance(a, str) for a in arrays)
+            and isinstance(scalars, dict)
+        ):
+            return corrupt(jpath, "a field of the wrong type (npz, sha256, arrays)")
+        if meta.get("key") != key or meta.get("format") != FORMAT:
+            return corrupt(jpath, "its metadata names another key or format")
+        npath = self._dir(name) / npz_name
         try:
             data = npath.read_bytes()
         except OSError:
-            return Lookup("corrupt", reason=f"{npz_name} is missing")
+            return corrupt(npath, "missing")
         if hashlib.sha256(data).hexdigest() != digest:
-            return Lookup("corrupt", reason=f"checksum mismatch in {npz_name}")
+            return corrupt(npath, "checksum mismatch")
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
                 loaded = {k: npz[k] for k in npz.files}
         except Exception as err:  # noqa: BLE001 -- any unreadable file is corrupt
-            return Lookup("corrupt", reason=f"cannot read {npz_name}: {err}")
+            return corrupt(npath, f"not a pickle-free npz: {err}")
         if sorted(loaded) != sorted(arrays + list(scalars)):
-            return Lookup("corrupt", reason=f"{npz_name} has other members")
+            return corrupt(npath, "other members than its metadata lists")
         result = {}
         for k, v in loaded.items():
             if k in scalars:
-                kind = _SCALARS.get(scalars[k])
+                kind = _SCALARS.get(scalars[k]) if isinstance(scalars[k], str) else None
                 if kind is None or v.ndim != 0:
-                    return Lookup("corrupt", reason=f"bad scalar {k!r}")
+                    return corrupt(jpath, f"bad scalar {k!r}")
                 result[k] = kind(v.item())
             else:
                 result[k] = v

@@ -142,27 +142,50 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def up_to_date(exp: Experiment, key: str, out_dir: Path, formats) -> list[Path]:
-    """The files of `exp` in `out_dir` if its sidecar records `key` and every file
-    exists with the bytes the sidecar records (then plotting again would write the
-    same files); else `[]`. A figure replaced, truncated or left by an interrupted
-    run does not match its recorded hash and is plotted again."""
+def sidecar_status(
+    exp: Experiment, key: str, out_dir: Path, formats
+) -> tuple[list[Path], str | None]:
+    """`(files, problem)`: the files of `exp` in `out_dir` if its sidecar records
+    `key` and every file exists with the bytes the sidecar records (then plotting
+    again would write the same files), else `[]`; `problem` names the sidecar
+    and what is wrong with it when it exists but is not a readable sidecar (not
+    UTF-8, not JSON, not an object, fields of the wrong type), else None.
+
+    A figure replaced, truncated or left by an interrupted run does not match its
+    recorded hash and is plotted again. The sidecar is only parsed as JSON, never
+    executed, whoever wrote it."""
     side = out_dir / f"{exp.name}.json"
     try:
         doc = json.loads(side.read_text())
-    except (OSError, ValueError):
-        return []
+    except FileNotFoundError:
+        return [], None
+    except OSError as err:
+        return [], f"cannot read the sidecar {side}: {err.strerror}"
+    except ValueError as err:  # not UTF-8 or not JSON
+        return [], f"the sidecar {side} is not JSON ({err})"
+    if not isinstance(doc, dict):
+        what = type(doc).__name__
+        return [], f"the sidecar {side} is a JSON {what}, not an object"
+    hashes, listed = doc.get("file_sha256"), doc.get("files")
+    if not (isinstance(hashes, dict) and isinstance(listed, list)):
+        return [], (
+            f"the sidecar {side} lacks the `files` list or the `file_sha256` record"
+        )
     files = [out_dir / f"{exp.name}.{fmt}" for fmt in formats]
     if (
-        isinstance(doc, dict)
-        and doc.get("cache_key") == key
-        and doc.get("files") == [p.name for p in files]
+        doc.get("cache_key") == key
+        and listed == [p.name for p in files]
         and all(p.is_file() for p in files)
-        and isinstance(doc.get("file_sha256"), dict)
-        and all(doc["file_sha256"].get(p.name) == file_sha256(p) for p in files)
+        and all(hashes.get(p.name) == file_sha256(p) for p in files)
     ):
-        return [*files, side]
-    return []
+        return [*files, side], None
+    return [], None
+
+
+def up_to_date(exp: Experiment, key: str, out_dir: Path, formats) -> list[Path]:
+    """The files of `exp` in `out_dir` if they are up to date (see
+    `sidecar_status`), else `[]`."""
+    return sidecar_status(exp, key, out_dir, formats)[0]
 
 
 def write_figure(

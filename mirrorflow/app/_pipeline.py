@@ -4,6 +4,15 @@
 with an executor, stores each result the moment it arrives (so an interrupted run
 loses only the experiments still running) and writes each figure as soon as its
 result is available.
+
+Concurrent runs on one cache compute each result once: a run takes the entry's
+lock (`ResultCache.lock`) before handing an experiment to its executor and
+releases it once the result is stored, so the lock covers the computation
+wherever the executor runs it (here, a worker process, a Dask worker). Locks are
+taken without waiting; an experiment whose lock another process holds is left
+for the end, when the run waits for that lock alone (holding no other, so two
+runs never wait on each other) and then reads the other process's result, or
+computes it if that process failed or was killed.
 """
 
 import dataclasses
@@ -15,10 +24,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._cache import ResultCache, cache_key, code_version, config_dict
+from ._cache import (
+    EntryLock,
+    ResultCache,
+    cache_key,
+    code_version,
+    config_dict,
+    sweep_stale_tmp,
+    tmp_prefix,
+)
 from ._executor import AbstractExecutor, Done, InProcessExecutor, Task
 from ._experiments import Experiment
-from ._figures import FORMATS, git_commit, up_to_date, write_figure
+from ._figures import FORMATS, git_commit, sidecar_status, write_figure
 
 
 class OutputError(Exception):
@@ -29,7 +46,8 @@ def check_writable(folder: Path, what: str) -> None:
     """Create `folder` if needed and prove it is writable, or raise `OutputError`."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-probe-")
+        sweep_stale_tmp(folder, target="probe")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=tmp_prefix("probe"))
         os.close(fd)
         os.unlink(tmp)
     except OSError as err:
@@ -150,8 +168,18 @@ class Progress:
             f"key {meta['key'][:12]})",
         )
 
-    def corrupt(self, name, reason):
-        self._line(name, f"cache entry corrupt ({reason}); recomputing")
+    def corrupt(self, name, reason, path=None):
+        where = f" {path}" if path is not None else ""
+        self._line(name, f"cache entry{where} is corrupt ({reason}); recomputing")
+
+    def waiting(self, name, lock_path):
+        self._line(
+            name,
+            f"another process is computing it; waiting for its lock ({lock_path})",
+        )
+
+    def bad_sidecar(self, name, reason):
+        self._line(name, f"{reason}; plotting again")
 
     def started(self, name, quick, queued=False):
         what = "queued on a worker" if queued else "computing"
@@ -254,36 +282,41 @@ def make_figures(
     commit = git_commit()
 
     outcomes: dict[str, Outcome] = {}
-    pending: list[Task] = []
-    for exp in experiments:
-        config = exp.with_seed(seed)
-        version = code_version(exp.source_path)
-        key = cache_key(exp.name, config, quick, version)
-        outcome = Outcome(exp, config, key)
-        outcomes[exp.name] = outcome
-        if cache is not None and not force:
-            found = cache.load(exp.name, key)
-            if found.status == "hit":
-                outcome.status, outcome.result, outcome.meta = (
-                    "cached",
-                    found.result,
-                    found.meta,
-                )
-                progress.cached(exp.name, found.meta)
-                continue
-            if found.status == "corrupt":
-                progress.corrupt(exp.name, found.reason)
-        outcome.meta = {"key": key, "code_version": version}
-        pending.append(Task(exp, config, quick, key))
+    pending: list[Task] = []  # computed by this run, their locks held
+    waiting: list[Task] = []  # another process holds their locks
+    locks: dict[str, EntryLock] = {}
+
+    def lookup(outcome: Outcome) -> bool:
+        """Read `outcome` from the cache; True on a hit."""
+        name = outcome.experiment.name
+        found = cache.load(name, outcome.key)
+        if found.status == "hit":
+            outcome.status, outcome.result, outcome.meta = (
+                "cached",
+                found.result,
+                found.meta,
+            )
+            progress.cached(name, found.meta)
+            return True
+        if found.status == "corrupt":
+            progress.corrupt(name, found.reason, found.path)
+        return False
+
+    def release(name: str) -> None:
+        lock = locks.pop(name, None)
+        if lock is not None:
+            lock.release()
 
     def write(outcome: Outcome) -> None:
         exp = outcome.experiment
         if outcome.status == "cached" and not force:
-            files = up_to_date(exp, outcome.key, out_dir, formats)
+            files, problem = sidecar_status(exp, outcome.key, out_dir, formats)
             if files:
                 outcome.files = files
                 progress.up_to_date(exp.name, out_dir)
                 return
+            if problem:
+                progress.bad_sidecar(exp.name, problem)
         try:
             outcome.files = write_figure(
                 exp,
@@ -303,10 +336,6 @@ def make_figures(
             outcome.error = traceback.format_exc(limit=8)
             progress.failed(exp.name, outcome.error or str(err))
 
-    for outcome in outcomes.values():
-        if outcome.status == "cached":
-            write(outcome)
-
     def started(task: Task) -> None:
         progress.started(task.experiment.name, task.quick, executor.parallel)
 
@@ -314,6 +343,7 @@ def make_figures(
         outcome = outcomes[done.task.experiment.name]
         name = outcome.experiment.name
         if done.error is not None:
+            release(name)
             outcome.status, outcome.error = "failed", done.error
             progress.failed(name, done.error)
             return
@@ -331,12 +361,60 @@ def make_figures(
                 outcome.meta = cache.store(name, outcome.key, done.result, info)
             except OSError as err:
                 progress.cache_error(name, err)
+            finally:
+                release(name)
         write(outcome)
 
     try:
+        for exp in experiments:
+            config = exp.with_seed(seed)
+            version = code_version(exp.source_path)
+            key = cache_key(exp.name, config, quick, version)
+            outcome = Outcome(exp, config, key)
+            outcomes[exp.name] = outcome
+            if cache is not None and not force and lookup(outcome):
+                cache.drop_stale_lock(exp.name, key)
+                continue
+            outcome.meta = {"key": key, "code_version": version}
+            task = Task(exp, config, quick, key)
+            if cache is not None:
+                lock = cache.lock(exp.name, key)
+                if not lock.acquire(blocking=False):
+                    progress.waiting(exp.name, lock.path)
+                    waiting.append(task)
+                    continue
+                locks[exp.name] = lock
+                # Another process may have stored it between the lookup and
+                # the lock: read again (a miss costs one failed open).
+                if not force and cache.load(exp.name, key).status == "hit":
+                    release(exp.name)
+                    lookup(outcome)
+                    continue
+            pending.append(task)
+
+        for outcome in outcomes.values():
+            if outcome.status == "cached":
+                write(outcome)
+
         for done in executor.run(pending, started):
             handle(done)
+
+        # Results other processes were computing: wait for each lock alone.
+        for task in waiting:
+            name = task.experiment.name
+            outcome = outcomes[name]
+            lock = cache.lock(name, task.key)
+            lock.acquire()
+            locks[name] = lock
+            if not force and lookup(outcome):
+                release(name)
+                write(outcome)
+                continue
+            for done in executor.run([task], started):
+                handle(done)
     finally:
+        for name in list(locks):
+            release(name)
         progress.close()
     result = [outcomes[e.name] for e in experiments]
     progress.summary(result, time.perf_counter() - start)

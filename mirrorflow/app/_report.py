@@ -50,12 +50,32 @@ def load_verify_json(path: str | Path) -> list[ClaimResult]:
         ReportError: the file is missing, not JSON, or not in verify's format.
     """
     path = Path(path)
+    fix = "write it again with `mirrorflow verify --json FILE`"
     try:
-        doc = json.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
     except OSError as err:
         raise ReportError(f"cannot read {str(path)!r}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ReportError(
+            f"{str(path)!r} is not a `mirrorflow verify --json` file (binary, not "
+            f"UTF-8 text); {fix}"
+        ) from None
+    try:
+        doc = json.loads(text)
     except ValueError as err:
-        raise ReportError(f"{str(path)!r} is not JSON: {err}") from None
+        raise ReportError(
+            f"{str(path)!r} is not JSON (truncated or damaged? {err}); {fix}"
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("claims"), list):
+        got = (
+            f"a JSON {type(doc).__name__}"
+            if not isinstance(doc, dict)
+            else "an object without a `claims` list"
+        )
+        raise ReportError(
+            f"{str(path)!r} is not a `mirrorflow verify --json` file: expected an "
+            f"object with a `claims` list, got {got}; {fix}"
+        )
     try:
         results = []
         for c in doc["claims"]:
@@ -89,10 +109,10 @@ def load_verify_json(path: str | Path) -> list[ClaimResult]:
                     compile_time=float(c.get("compile_time", 0.0)),
                 )
             )
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise ReportError(
             f"{str(path)!r} is not a `mirrorflow verify --json` file "
-            f"(missing or bad field: {err})"
+            f"(missing or bad field: {err}); {fix}"
         ) from None
     return results
 
@@ -208,12 +228,21 @@ def _relpath(target: Path, start: Path) -> str:
     return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
 
 
+def _report_time() -> datetime.datetime:
+    """Now, or `SOURCE_DATE_EPOCH` (seconds since 1970) when it is set: the
+    reproducible-builds convention, so two runs can write identical reports."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+    return datetime.datetime.now(datetime.UTC)
+
+
 def _header(outcomes: list[Outcome]) -> dict:
     commit = git_commit()
     quick = {o.meta.get("quick") for o in outcomes if o.meta} - {None}
     mode = "quick" if quick == {True} else ("full" if quick == {False} else "mixed")
     return {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": _report_time().strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit["commit"] or "unknown",
         "dirty": bool(commit["dirty"]),
         "mode": mode if outcomes else "none",
@@ -398,7 +427,11 @@ def build_html(results: list[ClaimResult], outcomes: list[Outcome]) -> str:
 def build_report(
     results: list[ClaimResult], outcomes: list[Outcome], out_dir: str | Path
 ) -> tuple[Path, Path]:
-    """Write `out_dir/report.md` and `out_dir/report.html`; return their paths."""
+    """Write `out_dir/report.md` and `out_dir/report.html`; return their paths.
+
+    Each is written to a temporary file and moved into place: an interrupted run
+    leaves each file either as it was or complete (the two may come from
+    different runs until the next one finishes)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"

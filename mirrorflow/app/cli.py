@@ -2,7 +2,7 @@
 
 Commands: `verify`, `list`, `run NAME`, `figures`, `report`, `bench`. Exit status 0
 on success, 1 when a claim fails, an experiment raises or a benchmark is inaccurate,
-2 on bad arguments.
+2 on bad arguments, 130 when interrupted (Ctrl-C).
 """
 
 import argparse
@@ -494,7 +494,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _enable_x64()
-    return args.func(args, parser)
+    try:
+        return args.func(args, parser)
+    except KeyboardInterrupt:
+        # Ctrl-C: every file is written atomically, so nothing partial is left;
+        # a rerun resumes from the cache.
+        print(f"mirrorflow {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
