@@ -155,3 +155,23 @@ def instance(value, types, call: str, name: str, what: str):
             f"{_describe(value)}."
         )
     return value
+
+
+def plain_float(value):
+    """A numpy or 0-d array real scalar as a Python float; anything else as is
+    (for dataclass fields: the field's check then names what is wrong)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, np.floating | np.integer):
+        return float(value)
+    if (
+        hasattr(value, "shape")
+        and getattr(value, "shape", None) == ()
+        and not _is_traced(value)
+    ):
+        arr = np.asarray(value)
+        if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(
+            arr.dtype, np.integer
+        ):
+            return float(arr)
+    return value

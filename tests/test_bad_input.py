@@ -11,7 +11,7 @@ every entry point is run too (a valid call that raises is a defect as well), and
 valid scalar spellings (numpy scalars, 0-d JAX arrays) are accepted.
 
 Run `python tests/test_bad_input.py` for the table of messages (one row per bad
-input), as pasted in the issue note.
+input), `--summary` for one row per entry point and argument plus the CLI.
 """
 
 import dataclasses
@@ -161,6 +161,41 @@ def _optimize(**kw):
 
 def _lr_loss(p):
     return PROB.loss(p)
+
+
+def _commuting_matrices(d=3, p=4):
+    # A_i = V diag(D_i) V^T in one orthonormal basis V: symmetric and commuting.
+    rng = np.random.default_rng(5)
+    V, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    return np.stack([V @ np.diag(rng.standard_normal(p)) @ V.T for _ in range(d)])
+
+
+def _not_commuting():
+    m = _commuting_matrices().copy()
+    m[0] = np.diag(np.arange(1.0, 5.0))
+    m[0][0, 1] = m[0][1, 0] = 1.0
+    return m
+
+
+_CQ_MATRICES = _commuting_matrices()
+_MASK_PARAMS = {"w": jnp.arange(1.0, 13.0).reshape(3, 4)}
+
+
+def _mask_loss(p):
+    return jnp.sum(jnp.tanh(p["w"]) ** 2)
+
+
+def _mask_apply(p, x):
+    return x @ p["w"]
+
+
+def _sensing():
+    from mirrorflow.problems import MatrixSensing
+
+    rng = np.random.default_rng(2)
+    return MatrixSensing(
+        jnp.asarray(rng.standard_normal((5, 3, 3))), jnp.asarray(rng.standard_normal(5))
+    )
 
 
 ENTRIES = [
@@ -386,13 +421,18 @@ ENTRIES = [
         {
             "potential": _bad_object("potential"),
             "learning_rate": _bad_positive(),
+            "nan_policy": _bad_name(),
         },
     ),
     Entry(
         "scheduled_weight_decay",
         lambda **kw: mf.scheduled_weight_decay(**kw),
         {"schedule": mf.ConstantDecay(0.1), "step_size": 0.1},
-        {"schedule": _bad_object("schedule"), "step_size": _bad_positive()},
+        {
+            "schedule": _bad_object("schedule"),
+            "step_size": _bad_positive(),
+            "nan_policy": _bad_name(),
+        },
     ),
     Entry(
         "hadamard_reparam",
@@ -535,6 +575,149 @@ ENTRIES = [
             "depth": [("2", 2), ("2.5", 2.5), ("str", "3")],
             "u0": [b for b in _bad_positive() if not b[0].startswith("array")],
             "v0": [b for b in _bad_positive() if not b[0].startswith("array")],
+        },
+    ),
+    Entry(
+        "CommutingQuadratic",
+        lambda **kw: mf.CommutingQuadratic(**kw),
+        {"matrices": _CQ_MATRICES, "penalty_matrix": np.eye(4)},
+        {
+            "matrices": [
+                ("2-d", np.eye(4)),
+                ("empty", np.ones((0, 4, 4))),
+                ("not square", np.ones((2, 4, 3))),
+                ("not symmetric", _CQ_MATRICES + np.triu(np.ones((4, 4)), 1)),
+                ("not commuting", _not_commuting()),
+                ("NaN entry", _CQ_MATRICES * np.where(np.eye(4) > 0, NAN, 1.0)),
+                ("complex", _CQ_MATRICES * (1 + 1j)),
+                ("str", "A"),
+            ],
+            "penalty_matrix": [
+                ("wrong size", np.eye(3)),
+                ("not symmetric", np.eye(4) + np.triu(np.ones((4, 4)), 1)),
+                ("not commuting", _not_commuting()[0]),
+                ("inf entry", np.where(np.eye(4) > 0, INF, 0.0)),
+                ("complex", np.eye(4) * (1 + 1j)),
+            ],
+        },
+    ),
+    Entry(
+        "CommutingQuadraticPotential",
+        lambda **kw: mf.CommutingQuadraticPotential(**kw),
+        {"matrices": _CQ_MATRICES, "penalty_matrix": np.eye(4), "w0": np.ones(4)},
+        {
+            "w0": _bad_vector(4),
+            "matrices": [("2-d", np.eye(4)), ("not commuting", _not_commuting())],
+            "penalty_matrix": [("wrong size", np.eye(3)), ("NaN", np.eye(4) * NAN)],
+        },
+    ),
+    Entry(
+        "RiemannianFlow",
+        lambda **kw: mf.RiemannianFlow(**kw),
+        {"problem": PROB, "metric": mf.Hypentropy(0.1)},
+        {
+            "problem": _bad_object("problem"),
+            "metric": [("int", 3), ("str", "x"), ("list", [1, 2])],
+            "schedule": _bad_object("schedule"),
+            "drift": [("int", 3), ("str", "x")],
+        },
+    ),
+    Entry(
+        "flow_paths",
+        lambda **kw: mf.flow_paths(**kw),
+        {
+            "problem": PROB,
+            "reparam": mf.DiffOfSquares(),
+            "params0": (np.full(D, 0.3), np.full(D, 0.2)),
+        },
+        {
+            "problem": _bad_object("problem"),
+            "reparam": _bad_object("reparameterization"),
+            "schedule": _bad_object("schedule"),
+            "params0": [
+                ("wrong length", (np.full(D + 1, 0.3), np.full(D + 1, 0.2))),
+                ("NaN entry", (np.full(D, NAN), np.full(D, 0.2))),
+                ("complex", (np.full(D, 0.3 + 1j), np.full(D, 0.2))),
+                ("one factor", np.full(D, 0.3)),
+            ],
+        },
+    ),
+    Entry(
+        "references.min_nuclear_norm",
+        lambda **kw: references.min_nuclear_norm(**kw),
+        {"problem": _sensing()},
+        {
+            "problem": _bad_object("problem"),
+            "tol": _bad_positive(),
+            "solver": [("unknown", "NOPE"), ("int", 3)],
+        },
+    ),
+    Entry(
+        "masks.random_mask",
+        lambda **kw: masks.random_mask(**kw),
+        {"params": _MASK_PARAMS, "density": 0.5, "key": jax.random.key(0)},
+        {
+            "density": [("0", 0.0), ("1.5", 1.5), ("nan", NAN), ("str", "0.5")],
+            "key": [("int", 3), ("str", "k"), ("None", None)],
+            "distribution": [("unknown", "gaussian"), ("int", 3)],
+        },
+    ),
+    Entry(
+        "masks.snip_mask",
+        lambda **kw: masks.snip_mask(**kw),
+        {"loss_fn": _mask_loss, "params": _MASK_PARAMS, "density": 0.5},
+        {
+            "loss_fn": _bad_object("function"),
+            "density": [("0", 0.0), ("1.5", 1.5), ("nan", NAN), ("str", "0.5")],
+            "scope": [("unknown", "everywhere"), ("int", 3)],
+        },
+    ),
+    Entry(
+        "masks.grasp_mask",
+        lambda **kw: masks.grasp_mask(**kw),
+        {"loss_fn": _mask_loss, "params": _MASK_PARAMS, "density": 0.5},
+        {
+            "loss_fn": _bad_object("function"),
+            "density": [("0", 0.0), ("1.5", 1.5), ("nan", NAN), ("str", "0.5")],
+            "scope": [("unknown", "everywhere"), ("int", 3)],
+        },
+    ),
+    Entry(
+        "masks.synflow_mask",
+        lambda **kw: masks.synflow_mask(**kw),
+        {
+            "apply_fn": _mask_apply,
+            "params": _MASK_PARAMS,
+            "density": 0.5,
+            "input_shape": (3,),
+            "num_iterations": 2,
+        },
+        {
+            "apply_fn": _bad_object("function"),
+            "density": [("0", 0.0), ("1.5", 1.5), ("nan", NAN), ("str", "0.5")],
+            "input_shape": [("int", 3), ("negative", (-3,)), ("str", "3")],
+            "num_iterations": _bad_positive_int(),
+        },
+    ),
+    Entry(
+        "masks.erk_densities",
+        lambda **kw: masks.erk_densities(**kw),
+        {"shapes": [(3, 4), (4, 2)], "density": 0.5},
+        {
+            "shapes": [("empty", []), ("int", 3), ("negative", [(3, -4)])],
+            "density": [("0", 0.0), ("1.5", 1.5), ("nan", NAN), ("str", "0.5")],
+        },
+    ),
+    Entry(
+        "masks.apply_mask",
+        lambda **kw: masks.apply_mask(**kw),
+        {"params": _MASK_PARAMS, "mask": {"w": np.ones((3, 4), bool)}},
+        {
+            "mask": [
+                ("wrong structure", [np.ones((3, 4), bool)]),
+                ("wrong shape", {"w": np.ones((4, 3), bool)}),
+                ("float mask", {"w": np.full((3, 4), 0.5)}),
+            ],
         },
     ),
     Entry(
@@ -703,6 +886,9 @@ def test_valid_scalar_spellings_are_accepted(value):
     assert mf.HamPotential(value).alpha == pytest.approx(float(value), rel=1e-6)
     mf.ham(alpha=value, beta=value, learning_rate=value)
     mf.ConstantDecay(value)
+    bdf = mf.BDF(rtol=value * 1e-7, atol=value * 1e-9, first_step=value)
+    assert bdf.rtol == pytest.approx(1e-8, rel=1e-6)
+    assert mf.ScipyReference(rtol=value * 1e-7).rtol == pytest.approx(1e-8, rel=1e-6)
 
 
 def test_lasso_never_certifies_nan():
@@ -776,11 +962,56 @@ def _markdown_table() -> str:
     return "\n".join(rows)
 
 
+def _cli_outcome(argv) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from mirrorflow.app import cli
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+    lines = err.getvalue().strip().splitlines()
+    return code, lines[-1] if lines else ""
+
+
+def _summary_table() -> str:
+    """One row per entry point and argument (the bad inputs tried, how many got a
+    clear error, one message), then one row per bad CLI invocation."""
+    groups: dict = {}
+    for c in bad_inputs():
+        groups.setdefault((c.entry.name, c.arg), []).append((c, outcome(c)))
+    rows = [
+        "| entry point | argument | bad inputs tried | clear | example message |",
+        "|---|---|---|---|---|",
+    ]
+    total = clear = 0
+    for (name, arg), cases in groups.items():
+        n_clear = sum(o[0] == "clear" for _, o in cases)
+        total, clear = total + len(cases), clear + n_clear
+        tried = ", ".join(c.what for c, _ in cases)
+        example = cases[0][1][1].replace("|", "/")[:140]
+        rows.append(
+            f"| `{name}` | `{arg}` | {tried} | {n_clear}/{len(cases)} | {example} |"
+        )
+    rows += ["", "| CLI invocation | exit | message |", "|---|---|---|"]
+    for argv, _ in CLI_BAD:
+        code, line = _cli_outcome(argv)
+        rows.append(f"| `mirrorflow {' '.join(argv)}` | {code} | {line[:140]} |")
+    rows += ["", f"library: {clear}/{total} clear; CLI: {len(CLI_BAD)} invocations"]
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
     import warnings
 
     warnings.simplefilter("ignore")  # numpy's warnings on NaN input, if any
     if "--json" in sys.argv:
         print(json.dumps({c.id: outcome(c) for c in bad_inputs()}))
+    elif "--summary" in sys.argv:
+        print(_summary_table())
     else:
         print(_markdown_table())

@@ -13,6 +13,7 @@ import numpy as np
 import optax
 import pytest
 
+import mirrorflow as mf
 from mirrorflow.optimizers import hadamard_reparam, ham, nanoadam
 from mirrorflow.optimizers._finite import nonfinite_probe
 
@@ -64,8 +65,10 @@ def _mlp_grads(bad_leaf: int, dtype):
         lambda: ham(1.0, 1e-3, optax.exponential_decay(1e-2, 10, 0.5)),
         lambda: hadamard_reparam(optax.sgd(1e-2), beta=0.1),  # default: raise
         lambda: nanoadam(1e-2, k=1.0, mask_every=1),
+        lambda: mf.mirror_descent(mf.Hypentropy(0.1), 1e-2),
+        lambda: mf.scheduled_weight_decay(mf.ConstantDecay(0.1), 1e-2),
     ],
-    ids=["ham", "ham_adam", "ham_schedule", "mw", "nanoadam"],
+    ids=["ham", "ham_adam", "ham_schedule", "mw", "nanoadam", "md", "decay"],
 )
 def test_raise_policy_stops_a_jitted_step_on_any_leaf(make, dtype):
     # An inf in any leaf (matrix or vector) stops the jitted step; the clean
@@ -83,3 +86,40 @@ def _check_every_leaf(opt, dtype):
         assert all(np.isfinite(np.asarray(u)).all() for u in upd)
         with pytest.raises(Exception, match="NaN/inf"):
             jax.block_until_ready(step(bad, opt.init(params), params))
+
+
+def test_mirror_descent_overflow_raises_and_revert_keeps_the_point():
+    # NegEntropy's inverse mirror map is exp: a step of 1e3 on a gradient of -1
+    # sends log x to 1e3 and x = exp(1e3) overflows (the gradient is finite: the
+    # check must read the new point too). Oracle: revert leaves the overflowing
+    # leaf exactly where it was and moves the other one by the closed form
+    # x * exp(-eta g).
+    x = [jnp.array([0.5, 2.0]), jnp.array([1.0])]
+    g = [jnp.array([-1.0, 0.0]), jnp.array([0.5])]
+    opt = mf.mirror_descent(mf.NegEntropy(), 1e3)
+    with pytest.raises(Exception, match="new point"):
+        jax.block_until_ready(jax.jit(opt.update)(g, opt.init(x), x))
+    rev = mf.mirror_descent(mf.NegEntropy(), 1e3, nan_policy="revert")
+    upd, state = jax.jit(rev.update)(g, rev.init(x), x)
+    np.testing.assert_array_equal(np.asarray(upd[0]), 0.0)
+    np.testing.assert_allclose(np.asarray(upd[1]), np.exp(-1e3 * 0.5) - 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(state.dual[1]), -500.0, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(state.dual[0]), np.log([0.5, 2.0]))
+    ign = mf.mirror_descent(mf.NegEntropy(), 1e3, nan_policy="ignore")
+    upd, _ = jax.jit(ign.update)(g, ign.init(x), x)
+    assert np.isinf(np.asarray(upd[0])).any()
+
+
+def test_weight_decay_revert_zeroes_only_the_bad_leaf():
+    # Oracle: the closed form g + 2 lambda p on the clean leaf, 0 on the bad one.
+    p = [jnp.array([1.0, 2.0]), jnp.array([3.0])]
+    g = [jnp.array([0.1, jnp.nan]), jnp.array([0.2])]
+    opt = mf.scheduled_weight_decay(mf.ConstantDecay(0.25), 0.1, nan_policy="revert")
+    upd, _ = jax.jit(opt.update)(g, opt.init(p), p)
+    np.testing.assert_array_equal(np.asarray(upd[0]), 0.0)
+    np.testing.assert_allclose(np.asarray(upd[1]), 0.2 + 2 * 0.25 * 3.0)
+    for bad in ("skip", "RAISE"):
+        with pytest.raises(ValueError, match="`nan_policy` must be one of"):
+            mf.scheduled_weight_decay(mf.ConstantDecay(0.1), 0.1, nan_policy=bad)
+        with pytest.raises(ValueError, match="`nan_policy` must be one of"):
+            mf.mirror_descent(mf.NegEntropy(), 0.1, nan_policy=bad)

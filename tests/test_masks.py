@@ -153,7 +153,7 @@ def test_other_bad_arguments():
         masks.magnitude_mask(p, 0.5, which={"W1": True})
     with pytest.raises(ValueError, match="no leaf"):
         masks.magnitude_mask({"b": jnp.ones(3)}, 0.5)
-    with pytest.raises(ValueError, match="apply_mask: a mask leaf has shape"):
+    with pytest.raises(ValueError, match="apply_mask: a `mask` leaf has shape"):
         masks.apply_mask({"W": jnp.ones((2, 2))}, {"W": jnp.ones((2, 3), bool)})
     with pytest.raises(ValueError, match="synflow_mask: `input_shape`"):
         masks.synflow_mask(_apply, p, 0.5, (1, -6))

@@ -52,6 +52,21 @@ class AbstractFlow(eqx.Module):
         """Times where the right-hand side jumps (none by default)."""
         return ()
 
+    def in_domain(self, y: PyTree) -> jax.Array | None:
+        """Is the state `y` inside the flow's domain? A scalar bool, or `None` when
+        the flow has no domain beyond finite states (the default).
+
+        `integrate` stops a solve whose state leaves the domain (where `to_primal`
+        or the vector field is undefined: a dual point outside the range of the
+        mirror map, a weight off the positive orthant of an entropy metric) and
+        reports `Result.left_domain` instead of integrating meaningless values.
+        """
+        return None
+
+    def domain_description(self) -> str:
+        """One sentence naming the domain (used in `integrate`'s errors)."""
+        return "the state must stay finite."
+
     def jacobian(self, t: Scalar, y: PyTree, args: PyTree) -> jax.Array:
         """Jacobian of the flattened vector field (forward-mode autodiff).
 

@@ -67,6 +67,18 @@ class MirrorFlow(AbstractScheduledFlow):
     def to_primal(self, y: PyTree) -> Vector:
         return self.potential.grad_conjugate(self._coordinates(y), self.dose(y))
 
+    def in_domain(self, y: PyTree) -> jax.Array:
+        """Is the dual point inside the domain of the potential's conjugate?"""
+        return jnp.all(
+            self.potential.in_dual_domain(self._coordinates(y), self.dose(y))
+        )
+
+    def domain_description(self) -> str:
+        return (
+            f"the dual state z must stay where the mirror map of "
+            f"{type(self.potential).__name__} can be inverted."
+        )
+
     def initial_state(
         self,
         x0: ArrayLike | None = None,
@@ -175,6 +187,16 @@ class ReducedMirrorFlow(AbstractScheduledFlow):
 
     def to_primal(self, y: PyTree) -> Vector:
         return self.potential.grad_conjugate(self.dual(y), self.dose(y))
+
+    def in_domain(self, y: PyTree) -> jax.Array:
+        """Is the dual point $z_0 - A^\\top\\lambda$ inside the conjugate's domain?"""
+        return jnp.all(self.potential.in_dual_domain(self.dual(y), self.dose(y)))
+
+    def domain_description(self) -> str:
+        return (
+            f"the dual point z0 - A^T lam must stay where the mirror map of "
+            f"{type(self.potential).__name__} can be inverted."
+        )
 
     def jacobian(self, t: Scalar, y: PyTree, args: PyTree) -> jax.Array:
         if self.schedule is not None:

@@ -1,10 +1,12 @@
 """The computation paths of one reparameterized problem, built together."""
 
 import equinox as eqx
+import jax
 
+from .. import _validate
 from .._types import PyTree, Vector
 from ..potentials import AbstractPotentialFamily, AbstractSeparablePotentialFamily
-from ..problems import AbstractLinearProblem
+from ..problems import AbstractLinearProblem, AbstractProblem
 from ..regularization import AbstractSchedule
 from ..reparam import AbstractReparam
 from ._gradient import GradientFlow
@@ -51,6 +53,33 @@ def flow_paths(
     `reparam.decay_family(params0)` in dual and reduced coordinates (Mask in the
     Mirror, Thm 3.1). All on the same clock.
     """
+    call = "flow_paths"
+    _validate.instance(
+        problem, AbstractProblem, call, "problem", "a problem (e.g. LinearRegression)"
+    )
+    _validate.instance(
+        reparam,
+        AbstractReparam,
+        call,
+        "reparam",
+        "a reparameterization (e.g. Hadamard())",
+    )
+    if schedule is not None:
+        _validate.instance(
+            schedule, AbstractSchedule, call, "schedule", "a schedule or None"
+        )
+    for leaf in jax.tree.leaves(params0):
+        _validate.real_array(leaf, call, "params0")
+    try:
+        return _flow_paths(problem, reparam, params0, schedule)
+    except (ValueError, TypeError) as err:
+        raise type(err)(
+            f"{call}: `params0` does not fit {type(reparam).__name__} on this "
+            f"problem: {err}"
+        ) from None
+
+
+def _flow_paths(problem, reparam, params0, schedule) -> FlowPaths:
     if schedule is None:
         potential = reparam.induced_potential(params0)
         dual = MirrorFlow(problem, potential)

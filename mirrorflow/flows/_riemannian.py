@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import ArrayLike
@@ -44,6 +45,18 @@ class RiemannianFlow(AbstractScheduledFlow):
     drift: Callable[[Vector], Vector] | None = None
 
     def __check_init__(self):
+        if not (isinstance(self.metric, AbstractPotential) or callable(self.metric)):
+            raise TypeError(
+                "RiemannianFlow: `metric` must be a potential (e.g. Hypentropy(0.1)) "
+                "or a function x -> lineax.AbstractLinearOperator, got "
+                f"{type(self.metric).__name__} {self.metric!r}."
+            )
+        if self.drift is not None and not callable(self.drift):
+            raise TypeError(
+                "RiemannianFlow: `drift` must be a function x -> D(x) (e.g. "
+                f"lambda x: x) or None, got {type(self.drift).__name__} "
+                f"{self.drift!r}."
+            )
         if self.schedule is not None and self.drift is None:
             raise ValueError(
                 "RiemannianFlow: a `schedule` needs the `drift` D(x) = H(x)^-1 grad "
@@ -65,6 +78,17 @@ class RiemannianFlow(AbstractScheduledFlow):
 
     def to_primal(self, y: Vector) -> Vector:
         return y
+
+    def in_domain(self, y: Vector) -> jax.Array | None:
+        """Inside the metric potential's domain (`None` for a callable metric)."""
+        if isinstance(self.metric, AbstractPotential):
+            return jnp.all(self.metric.in_domain(y))
+        return None
+
+    def domain_description(self) -> str:
+        if isinstance(self.metric, AbstractPotential):
+            return self.metric.domain_description()
+        return super().domain_description()
 
     def initial_state(self, x0: ArrayLike) -> Vector:
         """`x0` itself (checked against the metric's domain)."""

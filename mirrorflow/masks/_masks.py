@@ -25,6 +25,8 @@ import jax.random as jr
 import jax.tree_util as jtu
 import numpy as np
 
+from .._misc import is_concrete
+
 
 PyTree = Any
 Which = Callable[[Any], bool] | PyTree | None
@@ -61,6 +63,26 @@ def _check_density(density, fn: str, name: str = "density") -> float:
             f"kept; sparsity = 1 - density), got {density!r}."
         )
     return float(density)
+
+
+def _check_fn(fn, name: str, call: str, example: str) -> None:
+    if not callable(fn):
+        raise TypeError(
+            f"{call}: `{name}` must be a function ({example}), got "
+            f"{type(fn).__name__} {fn!r}."
+        )
+
+
+def _check_key(key, call: str) -> None:
+    ok = isinstance(key, jax.Array) and (
+        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (key.dtype == jnp.uint32 and key.shape == (2,))
+    )
+    if not ok:
+        raise TypeError(
+            f"{call}: `key` must be a JAX PRNG key (e.g. jax.random.key(0)), got "
+            f"{type(key).__name__} {key!r}."
+        )
 
 
 def _num_keep(density: float, n: int) -> int:
@@ -185,8 +207,17 @@ def apply_mask(params: PyTree, mask: PyTree) -> PyTree:
     def one(p, m):
         if jnp.shape(p) != jnp.shape(m):
             raise ValueError(
-                f"apply_mask: a mask leaf has shape {jnp.shape(m)}, its parameter "
+                f"apply_mask: a `mask` leaf has shape {jnp.shape(m)}, its parameter "
                 f"{jnp.shape(p)}."
+            )
+        m_np = np.asarray(m) if is_concrete(m) else None
+        if m_np is not None and not (
+            m_np.dtype == bool or np.all((m_np == 0) | (m_np == 1))
+        ):
+            raise ValueError(
+                "apply_mask: `mask` leaves must be boolean or 0/1 (keep or prune), "
+                f"got values such as {m_np[(m_np != 0) & (m_np != 1)][:3]}; build "
+                "it with a mask function or `scores > threshold`."
             )
         p = jnp.asarray(p)
         return jnp.where(jnp.asarray(m).astype(bool), p, jnp.zeros_like(p))
@@ -242,6 +273,18 @@ def erk_densities(shapes: list[tuple[int, ...]], density: float) -> list[float]:
         Winners", ICML 2020.
     """
     density = _check_density(density, "erk_densities")
+    ok = isinstance(shapes, list | tuple) and len(shapes) > 0
+    ok = ok and all(
+        isinstance(sh, tuple | list)
+        and len(sh) >= 1
+        and all(isinstance(n, int | np.integer) and n >= 1 for n in sh)
+        for sh in shapes
+    )
+    if not ok:
+        raise ValueError(
+            "erk_densities: `shapes` must be a non-empty list of shapes (tuples of "
+            f"positive ints, e.g. [(784, 300), (300, 10)]), got {shapes!r}."
+        )
     sizes = np.array([math.prod(s) for s in shapes], float)
     raw = np.array([sum(s) / math.prod(s) for s in shapes], float)
     dense = np.zeros(len(shapes), bool)
@@ -299,6 +342,7 @@ def random_mask(
         (see `erk_densities`).
     """
     density = _check_density(density, "random_mask")
+    _check_key(key, "random_mask")
     flags = _selected(params, which, "random_mask")
     leaves = _check_params(params, flags, "random_mask")
     chosen = [x for x, f in zip(leaves, flags, strict=True) if f]
@@ -393,6 +437,7 @@ def snip_mask(
         Sensitivity", ICLR 2019.
     """
     density = _check_density(density, "snip_mask")
+    _check_fn(loss_fn, "loss_fn", "snip_mask", "params -> scalar loss")
     flags = _selected(params, which, "snip_mask")
     _check_params(params, flags, "snip_mask")
     s = jtu.tree_leaves(snip_scores(loss_fn, params))
@@ -466,6 +511,7 @@ def grasp_mask(
         Gradient Flow", ICLR 2020.
     """
     density = _check_density(density, "grasp_mask")
+    _check_fn(loss_fn, "loss_fn", "grasp_mask", "params -> scalar loss")
     flags = _selected(params, which, "grasp_mask")
     _check_params(params, flags, "grasp_mask")
     s = jtu.tree_leaves(grasp_scores(loss_fn, params, which=which))
@@ -551,6 +597,7 @@ def synflow_mask(
         iteratively conserving synaptic flow", NeurIPS 2020.
     """
     density = _check_density(density, "synflow_mask")
+    _check_fn(apply_fn, "apply_fn", "synflow_mask", "(params, x) -> outputs")
     if not (isinstance(num_iterations, int) and num_iterations >= 1):
         raise ValueError(
             f"synflow_mask: `num_iterations` must be an int >= 1, got "

@@ -73,3 +73,16 @@ def check_transformation(value, call: str, name: str) -> None:
             f"{call}: `{name}` must be an optax GradientTransformation (with `init` "
             f"and `update`, e.g. optax.sgd(0.01)), got {type(value).__name__}."
         )
+
+
+NAN_POLICIES = ("raise", "revert", "ignore")
+
+
+def check_nan_policy(value, call: str) -> None:
+    """A `ValueError` unless `value` is one of `NAN_POLICIES` (the one policy of
+    every optimizer: `"raise"` a runtime error, `"revert"` skip the affected
+    leaf's step, `"ignore"` propagate)."""
+    if not (isinstance(value, str) and value in NAN_POLICIES):
+        raise ValueError(
+            f"{call}: `nan_policy` must be one of {NAN_POLICIES}, got {value!r}."
+        )

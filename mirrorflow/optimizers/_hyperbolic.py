@@ -24,7 +24,12 @@ import optax
 
 from .. import _validate
 from .._types import ScalarLike
-from ._finite import check_transformation, nonfinite_probe, report_nonfinite
+from ._finite import (
+    NAN_POLICIES,
+    check_transformation,
+    nonfinite_probe,
+    report_nonfinite,
+)
 
 
 def hyperbolic_step(
@@ -69,7 +74,7 @@ def _check_float(value, name: str, *, positive: bool) -> float:
     return _validate.scalar(value, "ham", name, low=0.0, strict=positive)
 
 
-_NAN_POLICIES = ("raise", "revert", "ignore")
+_NAN_POLICIES = NAN_POLICIES  # the one policy set of every optimizer
 
 
 _HAM_NONFINITE = (

@@ -26,6 +26,7 @@ from jaxtyping import ArrayLike
 from .._misc import is_concrete
 from .._types import PyTree
 from ..potentials import AbstractPotential
+from ._finite import check_nan_policy, nonfinite_probe, report_nonfinite
 
 
 class MirrorDescentState(NamedTuple):
@@ -119,9 +120,19 @@ def _as_vector(method: str, potential, x, *, check: bool = False):
     return out.reshape(x.shape).astype(x.dtype)
 
 
+_MD_NONFINITE = (
+    "mirror_descent: a gradient or the new point grad R*(z) contains NaN/inf "
+    "(nan_policy='raise'). Check the loss, the data and the learning rate (a "
+    "smaller step keeps the dual iterate where the inverse mirror map is finite); "
+    "nan_policy='revert' keeps such a leaf where it was."
+)
+
+
 def mirror_descent(
     potential: AbstractPotential | PyTree,
     learning_rate: float | ArrayLike | Callable[[jax.Array], jax.Array],
+    *,
+    nan_policy: str = "raise",
 ) -> optax.GradientTransformation:
     r"""Mirror descent with the potential $R$ as an optax `GradientTransformation`.
 
@@ -155,6 +166,13 @@ def mirror_descent(
             schedule mapping the step count $k$ (int32, as in optax) to $\eta_k$.
             Some optax schedules (e.g. `exponential_decay`) return float32 at an
             int32 count even under x64, so their rates carry float32 rounding.
+        nan_policy: what a NaN/inf gradient or step does, as for every optimizer
+            of mirrorflow. `"raise"` (default): a runtime error, also under `jit`
+            (`equinox.error_if`), when a gradient is not finite or the new point
+            $\nabla R^*(z_{k+1})$ is not (the dual iterate left the range where
+            the inverse mirror map is finite, e.g. $\exp$ overflowing for
+            `NegEntropy`); `"revert"`: such a leaf keeps its dual iterate and
+            its parameters this step (update zero); `"ignore"`: propagate.
 
     Returns:
         The transformation; its state is a `MirrorDescentState`.
@@ -174,6 +192,7 @@ def mirror_descent(
     """
     _check_potential(potential)
     learning_rate = _check_learning_rate(learning_rate)
+    check_nan_policy(nan_policy, "mirror_descent")
     scheduled = callable(learning_rate)
 
     def init(params):
@@ -184,8 +203,13 @@ def mirror_descent(
         return MirrorDescentState(dual=dual, count=jnp.zeros([], jnp.int32))
 
     def step(p, z, g, eta):
-        z = z - jnp.asarray(eta).astype(z.dtype) * g.astype(z.dtype)
-        return z, _as_vector("grad_conjugate", p, z)
+        z_new = z - jnp.asarray(eta).astype(z.dtype) * g.astype(z.dtype)
+        x_new = _as_vector("grad_conjugate", p, z_new)
+        if nan_policy == "revert":
+            ok = jnp.all(jnp.isfinite(z_new)) & jnp.all(jnp.isfinite(x_new))
+            x_old = _as_vector("grad_conjugate", p, z)
+            z_new, x_new = jnp.where(ok, z_new, z), jnp.where(ok, x_new, x_old)
+        return z_new, x_new
 
     def update(grads, state, params=None):
         if params is None:
@@ -202,6 +226,9 @@ def mirror_descent(
         updates = jax.tree.map(
             lambda x, p: x - jnp.asarray(p).astype(x.dtype), new, params
         )
+        if nan_policy == "raise":
+            probe = nonfinite_probe((grads, new))
+            updates = report_nonfinite(updates, probe, _MD_NONFINITE)
         count = optax.safe_int32_increment(state.count)
         return updates, MirrorDescentState(dual=dual, count=count)
 

@@ -19,7 +19,7 @@ import numpy as np
 import optax
 
 from .._types import PyTree
-from ._finite import nonfinite_probe, report_nonfinite
+from ._finite import NAN_POLICIES, nonfinite_probe, report_nonfinite
 
 
 DEFAULT_CHUNK_SIZE = 2**15
@@ -28,7 +28,7 @@ DEFAULT_CHUNK_SIZE = 2**15
 DEFAULT_EXCLUDE = ("head", "classifier", "norm")
 """Default `exclude` patterns: the final classifier and normalization layers."""
 
-_NAN_POLICIES = ("raise", "revert", "ignore")
+_NAN_POLICIES = NAN_POLICIES  # the one policy set of every optimizer
 _MOMENT_POLICIES = ("keep", "reset")
 _CRITERIA = ("small", "large", "random")
 _INT16_CHUNK = 2**15

@@ -23,6 +23,7 @@ import optax
 from .._misc import default_float
 from .._types import PyTree
 from ..regularization import AbstractSchedule, PilotRule
+from ._finite import check_nan_policy, nonfinite_probe, report_nonfinite
 
 
 class MaskWeight(NamedTuple):
@@ -103,6 +104,13 @@ def _l1(params, mask):
     return sum(jnp.sum(jnp.abs(p)) for p in nodes)
 
 
+_DECAY_NONFINITE = (
+    "scheduled_weight_decay: the incoming update (gradient) or the parameters "
+    "contain NaN/inf (nan_policy='raise'). Check the loss, the data and the step "
+    "size; nan_policy='revert' zeroes the update of such a leaf."
+)
+
+
 class ScheduledWeightDecayState(NamedTuple):
     """State of `scheduled_weight_decay`.
 
@@ -120,6 +128,7 @@ def scheduled_weight_decay(
     step_size: float,
     *,
     mask: PyTree | Callable[[PyTree], PyTree] | None = None,
+    nan_policy: str = "raise",
 ) -> optax.GradientTransformation:
     r"""Add $2\lambda_{t_k}\,p$ to the updates, $t_k = k\cdot$`step_size`.
 
@@ -133,11 +142,17 @@ def scheduled_weight_decay(
         step_size: the time step $\eta > 0$ per update (the learning rate).
         mask: which leaves decay: a prefix tree of Python bools or a function of the
             params returning one (e.g. `factors_mask`); default every leaf.
+        nan_policy: what a NaN/inf incoming update (gradient) or parameter does,
+            as for every optimizer of mirrorflow: `"raise"` (default) a runtime
+            error, also under `jit` (`equinox.error_if`); `"revert"`: the leaf's
+            update is set to zero (with `sgd` after it, the leaf keeps its value
+            this step); `"ignore"`: propagate silently.
 
     Raises:
-        ValueError: bad `step_size`, or `update` without `params`.
+        ValueError: bad `step_size` or `nan_policy`, or `update` without `params`.
     """
     step = _check_step(step_size, "scheduled_weight_decay")
+    check_nan_policy(nan_policy, "scheduled_weight_decay")
     if not isinstance(schedule, AbstractSchedule):
         raise TypeError(
             "scheduled_weight_decay: `schedule` must be a schedule (e.g. "
@@ -155,9 +170,17 @@ def scheduled_weight_decay(
                 "scheduled_weight_decay: `update` needs `params` (the decay is "
                 "2 * lambda * params)."
             )
+        probe = nonfinite_probe((updates, params)) if nan_policy == "raise" else None
         t = state.count.astype(default_float()) * step
         lam = schedule.strength(t).astype(state.dose.dtype)
         updates = _add_decay(updates, params, lam, mask)
+        if nan_policy == "revert":
+            updates = jax.tree.map(
+                lambda u: jnp.where(jnp.all(jnp.isfinite(u)), u, jnp.zeros_like(u)),
+                updates,
+            )
+        if probe is not None:
+            updates = report_nonfinite(updates, probe, _DECAY_NONFINITE)
         return updates, ScheduledWeightDecayState(
             count=state.count + 1, dose=state.dose + step * lam
         )

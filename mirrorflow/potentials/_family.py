@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .._types import Scalar, ScalarLike, Vector
+from .._types import BoolVector, Scalar, ScalarLike, Vector
 
 
 if typing.TYPE_CHECKING:
@@ -48,6 +48,11 @@ class AbstractPotentialFamily(eqx.Module):
     def conjugate_hessian(self, z: Vector, dose: ScalarLike) -> Array:
         r"""$\nabla^2 R_\Lambda^*(z)$, dense (autodiff of `grad_conjugate`)."""
         return jax.jacfwd(self.grad_conjugate)(z, dose)
+
+    def in_dual_domain(self, z: Vector, dose: ScalarLike | None = None) -> BoolVector:
+        r"""Elementwise: is `z_i` where $\nabla R_\Lambda^*$ is defined? (All finite
+        reals by default; families with a bounded dual domain override it.)"""
+        return jnp.isfinite(z)
 
 
 class AbstractSeparablePotentialFamily(AbstractPotentialFamily):

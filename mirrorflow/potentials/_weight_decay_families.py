@@ -218,18 +218,44 @@ class TimeDependentDeepDiagonal(AbstractSeparablePotentialFamily):
         return self.at(dose).factors(z)
 
 
-def _symmetric(mat, name: str) -> np.ndarray:
-    a = np.asarray(mat, dtype=float)
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or not np.all(np.isfinite(a)):
+def _symmetric(mat, name: str, call: str = "CommutingQuadraticPotential") -> np.ndarray:
+    a = _validate.real_array(mat, call, name)
+    a = np.asarray(a, dtype=float)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(
-            f"CommutingQuadraticPotential: `{name}` must hold finite square matrices, "
-            f"got shape {a.shape}."
+            f"{call}: `{name}` must hold square matrices, got shape {a.shape}."
         )
     if not np.allclose(
         a, np.swapaxes(a, -1, -2), rtol=0, atol=1e-12 * max(1.0, float(np.abs(a).max()))
     ):
-        raise ValueError(f"CommutingQuadraticPotential: `{name}` must be symmetric.")
+        raise ValueError(
+            f"{call}: `{name}` must be symmetric; pass (M + M.T) / 2 if that is meant."
+        )
     return a
+
+
+def check_commuting(matrices, penalty_matrix, call: str):
+    """`(As, B)` as numpy arrays: finite, symmetric, shapes `(d, p, p)` and
+    `(p, p)`, commuting pairwise (the closed form of the commuting quadratic
+    model needs it); a `ValueError` naming `call` and the argument otherwise."""
+    As = _symmetric(matrices, "matrices", call)
+    B = _symmetric(penalty_matrix, "penalty_matrix", call)
+    if As.ndim != 3 or B.ndim != 2 or As.shape[1:] != B.shape or As.shape[0] == 0:
+        raise ValueError(
+            f"{call}: `matrices` must have shape (d, p, p) with d >= 1 and "
+            f"`penalty_matrix` (p, p), got {As.shape} and {B.shape}."
+        )
+    stack = np.concatenate([As, B[None]], axis=0)
+    size = max(1.0, float(np.abs(stack).max()))
+    comm = np.einsum("aij,bjk->abik", stack, stack)
+    if np.abs(comm - np.swapaxes(comm, 0, 1)).max() > 1e-10 * size**2:
+        raise ValueError(
+            f"{call}: `matrices` and `penalty_matrix` must commute pairwise "
+            "(A_i A_j = A_j A_i, A_i B = B A_i); the closed form "
+            "exp(-2 Lambda B + sum mu_i A_i) w0 needs it. Build them in one "
+            "orthonormal basis: A_i = V diag(D_i) V^T."
+        )
+    return As, B, stack, size
 
 
 class CommutingQuadraticPotential(AbstractPotentialFamily):
@@ -261,27 +287,12 @@ class CommutingQuadraticPotential(AbstractPotentialFamily):
     l1_weight: float = eqx.field(static=True)
 
     def __init__(self, matrices: ArrayLike, penalty_matrix: ArrayLike, w0: ArrayLike):
-        As = _symmetric(matrices, "matrices")
-        B = _symmetric(penalty_matrix, "penalty_matrix")
-        if As.ndim != 3 or B.ndim != 2 or As.shape[1:] != B.shape:
-            raise ValueError(
-                "CommutingQuadraticPotential: `matrices` must have shape (d, p, p) and "
-                f"`penalty_matrix` (p, p), got {As.shape} and {B.shape}."
-            )
-        w0 = np.asarray(w0, dtype=float)
+        call = "CommutingQuadraticPotential"
+        As, B, stack, size = check_commuting(matrices, penalty_matrix, call)
+        w0 = np.asarray(_validate.real_array(w0, call, "w0", ndim=1), dtype=float)
         if w0.shape != B.shape[:1]:
             raise ValueError(
-                f"CommutingQuadraticPotential: `w0` must have shape ({B.shape[0]},), "
-                f"got {w0.shape}."
-            )
-        stack = np.concatenate([As, B[None]], axis=0)
-        size = max(1.0, float(np.abs(stack).max()))
-        comm = np.einsum("aij,bjk->abik", stack, stack)
-        if np.abs(comm - np.swapaxes(comm, 0, 1)).max() > 1e-10 * size**2:
-            raise ValueError(
-                "CommutingQuadraticPotential: `matrices` and `penalty_matrix` must "
-                "commute pairwise (A_i A_j = A_j A_i, A_i B = B A_i); the closed form "
-                "exp(-2 Lambda B + sum mu_i A_i) w0 needs it."
+                f"{call}: `w0` must have shape ({B.shape[0]},), got {w0.shape}."
             )
         # A generic combination of commuting symmetric matrices has their common
         # eigenbasis (distinct eigenvalues with probability one).

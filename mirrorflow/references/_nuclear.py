@@ -5,11 +5,10 @@ $X = UU^\top$ from $U_0 = \alpha I$, proven there for commuting measurements (Th
 cvxpy is imported only when the referee is called.
 """
 
-import math
-
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _validate
 from ..problems import require_linear
 from ._prediction import Prediction
 
@@ -109,8 +108,7 @@ def min_nuclear_norm(
             f"min_nuclear_norm: `psd=True` needs square matrices, got shape {shape}; "
             "pass psd=False."
         )
-    if not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"min_nuclear_norm: `tol` must be > 0, got {tol!r}.")
+    tol = _validate.scalar(tol, "min_nuclear_norm", "tol", low=0.0, example="1e-7")
     cp = _import_cvxpy()
     A = np.asarray(problem.A, dtype=np.float64)
     y = np.asarray(problem.b, dtype=np.float64)

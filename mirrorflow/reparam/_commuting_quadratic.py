@@ -6,6 +6,7 @@ from jaxtyping import Array, ArrayLike, Float
 from .._misc import as_float_array
 from .._types import PyTree, Scalar, Vector
 from ..potentials import AbstractPotentialFamily, CommutingQuadraticPotential
+from ..potentials._weight_decay_families import check_commuting
 from ._base import AbstractReparam
 
 
@@ -30,13 +31,7 @@ class CommutingQuadratic(AbstractReparam):
     def __init__(self, matrices: ArrayLike, penalty_matrix: ArrayLike):
         self.matrices = as_float_array(matrices, "matrices", ndim=3)
         self.penalty_matrix = as_float_array(penalty_matrix, "penalty_matrix", ndim=2)
-        p = self.penalty_matrix.shape[0]
-        if self.matrices.shape[1:] != (p, p) or self.penalty_matrix.shape != (p, p):
-            raise ValueError(
-                "CommutingQuadratic: `matrices` must have shape (d, p, p) and "
-                f"`penalty_matrix` (p, p), got {self.matrices.shape} and "
-                f"{self.penalty_matrix.shape}."
-            )
+        check_commuting(self.matrices, self.penalty_matrix, "CommutingQuadratic")
 
     def to_x(self, params: PyTree) -> Vector:
         w = jnp.asarray(params)

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _validate
 from .._misc import one_blas_thread
+from .._types import ScalarLike
 from ..flows._base import AbstractFlow
 from ._solution import Result, Solution
 
@@ -101,12 +102,16 @@ class BDF(eqx.Module):
             `max_steps`/`first_step`.
     """
 
-    rtol: float = 1e-10
-    atol: float = 1e-12
+    rtol: ScalarLike = eqx.field(default=1e-10, converter=_validate.plain_float)
+    atol: ScalarLike = eqx.field(default=1e-12, converter=_validate.plain_float)
     max_order: int = 5
     max_steps: int | None = None
-    first_step: float | None = None
-    newton_tol: float | None = None
+    first_step: ScalarLike | None = eqx.field(
+        default=None, converter=_validate.plain_float
+    )
+    newton_tol: ScalarLike | None = eqx.field(
+        default=None, converter=_validate.plain_float
+    )
 
     def __check_init__(self):
         _validate.scalar(self.rtol, "BDF", "rtol", low=0.0, high=1.0, example="1e-8")

@@ -16,7 +16,7 @@ import scipy.optimize
 from jaxtyping import Array
 
 from .. import _validate
-from .._types import PyTree
+from .._types import PyTree, ScalarLike
 from ..flows import AbstractFlow
 from . import _audit
 from ._bdf import BDF, _bdf_integrate
@@ -37,8 +37,8 @@ class ScipyReference(eqx.Module):
     """
 
     method: str = "DOP853"
-    rtol: float = 1e-10
-    atol: float = 1e-12
+    rtol: ScalarLike = eqx.field(default=1e-10, converter=_validate.plain_float)
+    atol: ScalarLike = eqx.field(default=1e-12, converter=_validate.plain_float)
 
     def __check_init__(self):
         known = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
@@ -134,7 +134,19 @@ def _check_times(t0, t1, ts):
 
 @eqx.filter_jit
 def _diffrax_solve(
-    flow, y0, t0, t1, ts, solver, controller, dt0, max_steps, stop_loss, args, stop_when
+    flow,
+    y0,
+    t0,
+    t1,
+    ts,
+    solver,
+    controller,
+    dt0,
+    max_steps,
+    stop_loss,
+    args,
+    stop_when,
+    watch_domain,
 ):
     term = dfx.ODETerm(flow.vector_field)
     saveat = dfx.SaveAt(subs=[dfx.SubSaveAt(ts=ts), dfx.SubSaveAt(t1=True)])
@@ -147,10 +159,16 @@ def _diffrax_solve(
             hit = hit | jnp.asarray(stop_when(y), bool)
         return hit
 
+    def outside(t, y, args, **kwargs):
+        return ~jnp.asarray(flow.in_domain(y), bool)
+
+    # Two conditions: `event_mask` then tells a requested stop from a state that
+    # left the domain (checked after every accepted step).
+    conditions = (stop, outside if watch_domain else lambda *a, **k: False)
     event = None
-    if stop_loss is not None or stop_when is not None:
-        event = dfx.Event(stop)
-    return dfx.diffeqsolve(
+    if stop_loss is not None or stop_when is not None or watch_domain:
+        event = dfx.Event(conditions)
+    sol = dfx.diffeqsolve(
         term,
         solver,
         t0,
@@ -164,6 +182,192 @@ def _diffrax_solve(
         event=event,
         throw=False,
     )
+    # Which saved states (and the final one) are inside the domain, computed
+    # here so that checking them costs no eager operations.
+    inside = _inside_mask(flow, sol.ys) if watch_domain else None
+    return sol, inside
+
+
+def _inside_mask(flow, ys_subs):
+    """`(inside at each save, inside at the end)` for diffrax's two save subs."""
+    ys, y_end = ys_subs
+    return (
+        jax.vmap(lambda y: jnp.asarray(flow.in_domain(y), bool))(ys),
+        jnp.asarray(flow.in_domain(jax.tree.map(lambda a: a[0], y_end)), bool),
+    )
+
+
+@eqx.filter_jit
+def _inside_jit(flow, ys, y_final):
+    return (
+        jax.vmap(lambda y: jnp.asarray(flow.in_domain(y), bool))(ys),
+        jnp.asarray(flow.in_domain(y_final), bool),
+    )
+
+
+# A step below this many units in the last place of `t` no longer advances time
+# meaningfully (BDF uses the same floor).
+STEP_FLOOR_ULPS = 10.0
+
+
+class _StepFloor(dfx.AbstractAdaptiveStepSizeController):
+    """Wraps an adaptive controller: a proposed step below `STEP_FLOOR_ULPS`
+    units in the last place of `t` ends the solve (`dt_min_reached`) instead of
+    spending the remaining `max_steps` without advancing time (what a NaN vector
+    field or a finite-time blow-up otherwise does in diffrax)."""
+
+    controller: dfx.AbstractAdaptiveStepSizeController
+
+    @property
+    def rtol(self):
+        return self.controller.rtol
+
+    @property
+    def atol(self):
+        return self.controller.atol
+
+    @property
+    def norm(self):
+        return self.controller.norm
+
+    def wrap(self, direction):
+        return _StepFloor(self.controller.wrap(direction))
+
+    def init(self, terms, t0, t1, y0, dt0, args, func, error_order):
+        return self.controller.init(terms, t0, t1, y0, dt0, args, func, error_order)
+
+    def adapt_step_size(
+        self, t0, t1, y0, y1_candidate, args, y_error, error_order, controller_state
+    ):
+        keep, next_t0, next_t1, jump, state, result = self.controller.adapt_step_size(
+            t0, t1, y0, y1_candidate, args, y_error, error_order, controller_state
+        )
+        ulp = jnp.abs(jnp.nextafter(next_t0, jnp.inf) - next_t0)
+        collapsed = (next_t1 - next_t0) < STEP_FLOOR_ULPS * ulp
+        result = dfx.RESULTS.where(
+            collapsed & (result == dfx.RESULTS.successful),
+            dfx.RESULTS.dt_min_reached,
+            result,
+        )
+        return keep, next_t0, next_t1, jump, state, result
+
+
+def _with_floor(controller):
+    """`controller` with its PID controller (bare or clipped) under `_StepFloor`."""
+    if isinstance(controller, dfx.ClipStepSizeController):
+        inner = _with_floor(controller.controller)
+        return eqx.tree_at(lambda c: c.controller, controller, inner)
+    if isinstance(controller, dfx.PIDController):
+        return _StepFloor(controller)
+    return controller
+
+
+def _finite(tree) -> bool:
+    return all(bool(jnp.all(jnp.isfinite(a))) for a in jax.tree.leaves(tree))
+
+
+def _outside(flow, y) -> bool:
+    inside = flow.in_domain(y)
+    return inside is not None and not bool(inside)
+
+
+def _diagnose(flow, t, y, args, what: str, fix_default: str):
+    """Classify a solve that could not go on at time `t` from state `y`.
+
+    Returns `(Result, text)`. Looks at the state, the vector field there, and the
+    field a little ahead along an Euler predictor (a field that is finite at `t`
+    but NaN just after it, e.g. the square root of a quantity that reaches 0).
+    """
+    if not _finite(y):
+        return Result.non_finite, (
+            f"the state became NaN/inf at t={t:.6g}; the flow blows up or is "
+            "undefined there: check the initialization, integrate to a t1 before "
+            "it, or turn on float64 if the state is float32"
+        )
+    if _outside(flow, y):
+        return Result.left_domain, _left_domain_text(flow, t)
+    f = flow.vector_field(jnp.asarray(t, jnp.result_type(*jax.tree.leaves(y))), y, args)
+    if not _finite(f):
+        return Result.non_finite, (
+            f"the vector field of {type(flow).__name__} is NaN/inf at t={t:.6g} "
+            "(the state is finite): the flow is undefined there; check the "
+            "problem and the initialization, or integrate to a t1 before it"
+        )
+    dtype = jnp.result_type(*jax.tree.leaves(y))
+    for rel in (1e-12, 1e-9, 1e-6):
+        h = rel * max(1.0, abs(t))
+        y_h = jax.tree.map(lambda a, b, h=h: a + h * b, y, f)
+        f_h = flow.vector_field(jnp.asarray(t + h, dtype), y_h, args)
+        if _outside(flow, y_h):
+            return Result.left_domain, _left_domain_text(flow, t)
+        if not _finite(f_h):
+            return Result.non_finite, (
+                f"the vector field of {type(flow).__name__} becomes NaN/inf just "
+                f"after t={t:.6g} (within {h:.2g}): the flow is undefined beyond "
+                "it; check the problem and the initialization, or integrate to a "
+                "t1 before it"
+            )
+    size = max(float(jnp.max(jnp.abs(a))) for a in jax.tree.leaves(y))
+    speed = max(float(jnp.max(jnp.abs(a))) for a in jax.tree.leaves(f))
+    return Result.step_size_too_small, (
+        f"{what} at t={t:.6g}: the step size fell below round-off (max|y| = "
+        f"{size:.3g}, max|dy/dt| = {speed:.3g}); the flow probably has a "
+        f"finite-time singularity there (integrate to a t1 before it), or "
+        f"{fix_default}"
+    )
+
+
+def _left_domain_text(flow, t_out, t_in=None):
+    when = (
+        f"at t={t_out:.6g}"
+        if t_in is None
+        else f"between t={t_in:.6g} (last state seen inside) and t={t_out:.6g}"
+    )
+    return (
+        f"the state left the domain of {type(flow).__name__} {when} "
+        f"({flow.domain_description().rstrip('.')}); the weights are undefined "
+        "beyond it: integrate to a t1 before it, or check the schedule, drift or "
+        "initialization that drives it out (tighter tolerances if the exact flow "
+        "stays inside)"
+    )
+
+
+def _domain_prefix(flow, sol: Solution, t_start: float, inside=None):
+    """The valid prefix of `sol` if its state left the flow's domain.
+
+    Returns `None` when every saved state and the final one are inside (or the
+    flow has no domain); otherwise `(sol, text)`: `sol` cut before the first saved
+    state outside, ending (`t_final`, `y_final`) at the first state seen outside,
+    with `Result.left_domain`, and the failure text bracketing the exit time
+    between the last state seen inside and the first seen outside.
+    """
+    if inside is None:
+        if flow.in_domain(sol.y_final) is None:
+            return None
+        inside = _inside_jit(flow, sol.ys, sol.y_final)
+    n = len(sol.ts)
+    inside, probe = np.asarray(inside[0], bool).reshape(-1)[:n], bool(inside[1])
+    if inside.all() and probe:
+        return None
+    if inside.all():
+        k, t_out, y_out = n, float(sol.t_final), sol.y_final
+    else:
+        k = int(np.argmin(inside))
+        t_out = float(sol.ts[k])
+        y_out = jax.tree.map(lambda a, k=k: a[k], sol.ys)
+    t_in = float(sol.ts[k - 1]) if k else t_start
+    cut = dataclasses.replace(
+        sol,
+        ts=sol.ts[:k],
+        ys=jax.tree.map(lambda a: a[:k], sol.ys),
+        xs=sol.xs[:k],
+        t_final=jnp.asarray(t_out),
+        y_final=y_out,
+        x_final=flow.to_primal(y_out),
+        loss_final=flow.loss(y_out),
+        result=Result.left_domain,
+    )
+    return cut, _left_domain_text(flow, t_out, t_in)
 
 
 def _traced_floats(flow, dtype):
@@ -396,6 +600,13 @@ def _check_state(flow, y0, t0, args, solver, rtol):
         )
     for leaf in leaves:
         _validate.real_array(leaf, "integrate", "y0")
+    inside = flow.in_domain(y0)
+    if inside is not None and not bool(inside):
+        raise ValueError(
+            f"integrate: `y0` lies outside the domain of {type(flow).__name__} "
+            f"({flow.domain_description().rstrip('.')}); build it with "
+            "flow.initial_state(x0) from weights inside the domain."
+        )
     tol = solver.rtol if isinstance(solver, BDF | ScipyReference) else rtol
     dtypes = {jnp.result_type(a) for a in leaves}
     single = [d for d in dtypes if jnp.finfo(d).bits < 64]
@@ -446,6 +657,19 @@ def _segments(flow, y0, t0, t1, ts, breaks, solver, stop_loss, args, max_steps):
         seg = ts_np[inside]
         seg_ts = seg if seg.size and seg[-1] == b else np.append(seg, b)
         sol, failure = run(flow, y, a, b, seg_ts, solver, stop_loss, args, max_steps)
+        if sol.result is Result.step_size_too_small and isinstance(solver, BDF):
+            result, failure = _diagnose(
+                flow,
+                float(sol.t_final),
+                sol.y_final,
+                args,
+                "BDF failed (Newton diverged or the error test kept failing)",
+                "loosen the tolerances if the right-hand side is rough",
+            )
+            sol = dataclasses.replace(sol, result=result)
+        outside = _domain_prefix(flow, sol, a)
+        if outside is not None:
+            sol, failure = outside
         keep = np.isin(np.asarray(sol.ts), seg)
         pieces.append((sol.ts[keep], jax.tree.map(lambda v, m=keep: v[m], sol.ys)))
         for key, val in sol.stats.items():
@@ -564,31 +788,38 @@ def _diffrax_integrate(
     ts = jnp.asarray(ts, dtype=dtype)
     y0 = jax.tree.map(lambda a: jnp.asarray(a, dtype=dtype), y0)
     stop = None if stop_loss is None else jnp.asarray(stop_loss, dtype=dtype)
+    watch_domain = flow.in_domain(y0) is not None
+
     start = time.perf_counter()
-    sol = _diffrax_solve(
+    sol, inside = _diffrax_solve(
         _traced_floats(flow, dtype),
         y0,
         jnp.asarray(t0, dtype),
         jnp.asarray(t1, dtype),
         ts,
         solver,
-        stepsize_controller,
+        _with_floor(stepsize_controller),
         dt0,
         max_steps,
         stop,
         args,
         stop_when,
+        watch_domain,
     )
     wall = time.perf_counter() - start
     (ts_out, t_end), (ys, y_end) = sol.ts, sol.ys
     t_final = t_end[0]
     y_final = jax.tree.map(lambda a: a[0], y_end)
-    event = bool(sol.event_mask) if sol.event_mask is not None else False
+    stopped, left = (
+        (bool(sol.event_mask[0]), bool(sol.event_mask[1]))
+        if sol.event_mask is not None
+        else (False, False)
+    )
     ok = sol.result == dfx.RESULTS.successful
     failure = None
-    if event:
+    if stopped and not left:
         result = Result.event
-    elif ok:
+    elif ok or left:
         result = Result.successful
     elif sol.result == dfx.RESULTS.max_steps_reached:
         result = Result.max_steps_reached
@@ -598,11 +829,27 @@ def _diffrax_integrate(
             "stiff solver (diffrax.Kvaerno5), or stop at convergence with `stop_loss`"
         )
     else:
-        result = Result.failed
-        failure = (
-            f"{type(solver).__name__} failed ({sol.result}) at t={float(t_final):.3g}; "
-            "try a stiff solver or looser tolerances"
+        result, failure = _diagnose(
+            flow,
+            float(t_final),
+            y_final,
+            args,
+            f"{type(solver).__name__} failed",
+            "loosen the tolerances if the right-hand side is rough"
+            + (
+                ""
+                if isinstance(solver, dfx.AbstractImplicitSolver)
+                else ", or use a stiff solver (diffrax.Kvaerno5)"
+            ),
         )
+        if sol.result != dfx.RESULTS.dt_min_reached and (
+            result is Result.step_size_too_small
+        ):
+            result = Result.failed
+            failure = (
+                f"{type(solver).__name__} failed ({sol.result}) at "
+                f"t={float(t_final):.3g}; try a stiff solver or looser tolerances"
+            )
     keep = np.isfinite(np.asarray(ts_out))
     ts_out = ts_out[keep]
     ys = jax.tree.map(lambda a: a[keep], ys)
@@ -611,20 +858,25 @@ def _diffrax_integrate(
     pid = _pid(stepsize_controller)
     if pid is not None:
         stats.update(rtol=float(pid.rtol), atol=float(pid.atol))
-    return (
-        Solution(
-            ts=ts_out,
-            ys=ys,
-            xs=_xs(flow, ys),
-            t_final=t_final,
-            y_final=y_final,
-            x_final=flow.to_primal(y_final),
-            loss_final=flow.loss(y_final),
-            result=result,
-            stats=stats,
-        ),
-        failure,
+    out = Solution(
+        ts=ts_out,
+        ys=ys,
+        xs=_xs(flow, ys),
+        t_final=t_final,
+        y_final=y_final,
+        x_final=flow.to_primal(y_final),
+        loss_final=flow.loss(y_final),
+        result=result,
+        stats=stats,
     )
+    if watch_domain:
+        # The event fires at the end of the first step outside; saves inside that
+        # step are interpolated and may lie outside too: cut them.
+        inside = (np.asarray(inside[0])[keep], inside[1])
+        outside = _domain_prefix(flow, out, t0, inside)
+        if outside is not None:
+            out, failure = outside
+    return out, failure
 
 
 _SCIPY_METHODS = {
@@ -695,6 +947,14 @@ def _scipy_integrate(
     )
     saved_t, saved_y, k, steps = [], [], 0, 0
     result, t_end, y_end = Result.successful, t0, np.asarray(flat0, dtype=float)
+    watch_domain = flow.in_domain(y0) is not None
+
+    def _inside(yf):
+        return bool(flow.in_domain(unravel(jnp.asarray(yf))))
+
+    def _inside(yf):
+        return bool(flow.in_domain(unravel(jnp.asarray(yf))))
+
     if stop_loss is not None and g(y_end) <= 0.0:
         result = Result.event
     while result is Result.successful and solver.status == "running":
@@ -708,6 +968,18 @@ def _scipy_integrate(
             break
         t_old, t_new, y_new = solver.t_old, solver.t, np.array(solver.y)
         dense = solver.dense_output()
+        if watch_domain and not _inside(y_new):
+            # Keep the step's dense saves up to the first one outside.
+            while k < t_eval.size and t_eval[k] <= t_new:
+                y_k = np.asarray(dense(t_eval[k]))
+                if not _inside(y_k):
+                    t_new, y_new = t_eval[k], y_k
+                    break
+                saved_t.append(t_eval[k])
+                saved_y.append(y_k)
+                k += 1
+            result, t_end, y_end = Result.left_domain, t_new, y_new
+            break
         t_stop, y_stop = t_new, y_new
         if stop_loss is not None and g(y_new) <= 0.0:
             result = Result.event
@@ -721,8 +993,19 @@ def _scipy_integrate(
             k += 1
         t_end, y_end = t_stop, y_stop
     wall = time.perf_counter() - start
-    if result is Result.failed:
-        failure_text = f"scipy {ref.method} failed at t={t_end:.3g}: {failure}"
+    y_final = unravel(jnp.asarray(y_end))
+    if result is Result.left_domain:
+        t_in = float(saved_t[-1]) if saved_t else float(solver.t_old)
+        failure_text = _left_domain_text(flow, float(t_end), max(t_in, solver.t_old))
+    elif result is Result.failed:
+        result, failure_text = _diagnose(
+            flow,
+            float(t_end),
+            y_final,
+            args,
+            f"scipy {ref.method} failed ({failure})",
+            "loosen the tolerances if the right-hand side is rough",
+        )
     elif result is Result.max_steps_reached:
         failure_text = (
             f"scipy {ref.method} used all `max_steps`={max_steps} steps and stopped at "
@@ -732,7 +1015,6 @@ def _scipy_integrate(
         failure_text = None
     ys_flat = np.asarray(saved_y, dtype=float).reshape(len(saved_t), flat0.size)
     ys = jax.vmap(unravel)(jnp.asarray(ys_flat))
-    y_final = unravel(jnp.asarray(y_end))
     sol = Solution(
         ts=jnp.asarray(np.asarray(saved_t, dtype=float)),
         ys=ys,

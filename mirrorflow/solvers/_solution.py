@@ -14,7 +14,13 @@ class Result(enum.StrEnum):
     - `successful`: reached `t1`.
     - `event`: stopped by the `stop_loss` event (the loss reached `stop_loss`).
     - `max_steps_reached`: ran out of `max_steps` before `t1`.
-    - `step_size_too_small`: the step size fell below round-off (`BDF`).
+    - `step_size_too_small`: the step size fell below round-off (ten units in the
+      last place of `t`) while the flow stayed finite: a singularity of the flow
+      (it blows up in finite time) or a right-hand side too rough for the
+      tolerances.
+    - `non_finite`: the state or the vector field became NaN/inf.
+    - `left_domain`: the state left the flow's domain (`flow.in_domain`), where
+      its weights or vector field are undefined.
     - `failed`: any other solver failure.
     - `stalled`: `t1 = inf` and the loss never reached `stop_loss`.
 
@@ -26,6 +32,8 @@ class Result(enum.StrEnum):
     event = "event"
     max_steps_reached = "max_steps_reached"
     step_size_too_small = "step_size_too_small"
+    non_finite = "non_finite"
+    left_domain = "left_domain"
     failed = "failed"
     stalled = "stalled"
 
