@@ -67,8 +67,11 @@ class MirrorFlow(AbstractScheduledFlow):
     def to_primal(self, y: PyTree) -> Vector:
         return self.potential.grad_conjugate(self._coordinates(y), self.dose(y))
 
-    def in_domain(self, y: PyTree) -> jax.Array:
-        """Is the dual point inside the domain of the potential's conjugate?"""
+    def in_domain(self, y: PyTree) -> jax.Array | None:
+        """Is the dual point inside the domain of the potential's conjugate?
+        (`None` where that domain is every finite point.)"""
+        if not self.potential.bounded_dual_domain:
+            return None
         return jnp.all(
             self.potential.in_dual_domain(self._coordinates(y), self.dose(y))
         )
@@ -188,8 +191,11 @@ class ReducedMirrorFlow(AbstractScheduledFlow):
     def to_primal(self, y: PyTree) -> Vector:
         return self.potential.grad_conjugate(self.dual(y), self.dose(y))
 
-    def in_domain(self, y: PyTree) -> jax.Array:
-        """Is the dual point $z_0 - A^\\top\\lambda$ inside the conjugate's domain?"""
+    def in_domain(self, y: PyTree) -> jax.Array | None:
+        """Is the dual point $z_0 - A^\\top\\lambda$ inside the conjugate's domain?
+        (`None` where that domain is every finite point.)"""
+        if not self.potential.bounded_dual_domain:
+            return None
         return jnp.all(self.potential.in_dual_domain(self.dual(y), self.dose(y)))
 
     def domain_description(self) -> str:

@@ -81,7 +81,7 @@ class RiemannianFlow(AbstractScheduledFlow):
 
     def in_domain(self, y: Vector) -> jax.Array | None:
         """Inside the metric potential's domain (`None` for a callable metric)."""
-        if isinstance(self.metric, AbstractPotential):
+        if isinstance(self.metric, AbstractPotential) and self.metric.bounded_domain:
             return jnp.all(self.metric.in_domain(y))
         return None
 

@@ -1,6 +1,7 @@
 r"""The potential of HAM's Riemannian flow (derivations/07_ham_hyperbolic_step.py)."""
 
 import math
+import typing
 
 import jax.numpy as jnp
 
@@ -55,6 +56,8 @@ class HamPotential(AbstractPotential):
     Args:
         alpha: the HAM coupling $\alpha > 0$.
     """
+
+    bounded_dual_domain: typing.ClassVar[bool] = True
 
     alpha: float
 

@@ -2,6 +2,7 @@
 
 import abc
 import math
+import typing
 
 import jax.numpy as jnp
 import lineax as lx
@@ -30,6 +31,10 @@ class AbstractPotential(AbstractSeparablePotentialFamily):
     """
 
     l1_weight = math.nan  # no lasso limit: a fixed potential has no weight decay
+
+    # True where `in_domain` is more than finiteness (a Riemannian flow with this
+    # metric then watches it).
+    bounded_domain: typing.ClassVar[bool] = False
 
     def at(self, dose: ScalarLike | None = None) -> "AbstractPotential":
         """The potential itself (the constant family)."""

@@ -1,6 +1,7 @@
 """The potential induced by a depth-D diagonal network, known through its conjugate."""
 
 import functools
+import typing
 
 import equinox as eqx
 import jax
@@ -93,6 +94,8 @@ class DeepDiagonalPotential(AbstractPotential):
         alpha: balanced init scale ($u_0 = v_0 = \alpha$); or
         u0, v0: positive initial factors (scalars or per coordinate).
     """
+
+    bounded_dual_domain: typing.ClassVar[bool] = True
 
     depth: int = eqx.field(static=True)
     gamma_u: Float[Array, "*d"]

@@ -36,6 +36,8 @@ class AbstractPotentialFamily(eqx.Module):
     """
 
     l1_weight: eqx.AbstractVar[float]
+    # True where `in_dual_domain` is more than finiteness: flows then watch it.
+    bounded_dual_domain: typing.ClassVar[bool] = False
 
     @abc.abstractmethod
     def conjugate(self, z: Vector, dose: ScalarLike) -> Scalar:

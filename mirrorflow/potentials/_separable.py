@@ -1,6 +1,7 @@
 """Closed-form separable potentials: squared norm, negative entropy, hypentropy."""
 
 import math
+import typing
 
 import jax.numpy as jnp
 import jax.scipy.special as jss
@@ -85,6 +86,8 @@ class NegEntropy(AbstractPotential):
         coef: the constant $k > 0$.
         sign: $+1$ or $-1$, scalar or one per coordinate.
     """
+
+    bounded_domain: typing.ClassVar[bool] = True
 
     coef: float
     sign: Float[Array, "*d"]

@@ -14,6 +14,8 @@ conversion ($\Lambda = -a/2$ for $m\odot w$ and quadratic, $\Lambda = -a$ for
 $u^{2k} - v^{2k}$).
 """
 
+import typing
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
@@ -160,6 +162,8 @@ class TimeDependentDeepDiagonal(AbstractSeparablePotentialFamily):
         depth: $D \ge 3$.
         u0, v0: positive initial factors (scalars or shape `(d,)`).
     """
+
+    bounded_dual_domain: typing.ClassVar[bool] = True
 
     base: DeepDiagonalPotential
     l1_weight: float = eqx.field(static=True)
