@@ -563,6 +563,7 @@ def test_list_shows_experiments_with_paper_and_figure(capsys):
     assert "core" in row and "Woodworth" in row and "core.alpha_to_zero_l1" in row
 
 
+@pytest.mark.slow  # the default suite kills at random moments (test_interruption)
 def test_sigkill_then_resume_loses_nothing(tiny):
     # Kill `figures` while `gated` runs (alpha and beta are done), rerun: alpha and
     # beta must come from the cache, and every sidecar must equal that of an

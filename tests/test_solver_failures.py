@@ -55,6 +55,13 @@ SOLVERS = {
     "scipy DOP853": mf.ScipyReference("DOP853"),
     "scipy Radau": mf.ScipyReference("Radau"),
 }
+# The default suite runs one solver per backend (diffrax, BDF, scipy); the slow
+# suite adds an explicit diffrax solver and an implicit scipy one.
+EXTRA = ("Tsit5", "scipy Radau")
+
+
+def _backends(names=tuple(SOLVERS)):
+    return [pytest.param(n, marks=pytest.mark.slow) if n in EXTRA else n for n in names]
 
 
 def _solve(flow, y0, t1, solver, **kw):
@@ -71,7 +78,7 @@ def _check_prefix(sol, exact):
     )
 
 
-@pytest.mark.parametrize("name", SOLVERS)
+@pytest.mark.parametrize("name", _backends())
 def test_blow_up_is_a_step_size_collapse_at_the_singularity(name):
     solver = SOLVERS[name]
     sol = _solve(BlowUp(), jnp.ones(2), 2.0, solver, throw=False)
@@ -85,7 +92,7 @@ def test_blow_up_is_a_step_size_collapse_at_the_singularity(name):
     assert "at t=1" in str(err.value) and "below round-off" in str(err.value)
 
 
-@pytest.mark.parametrize("name", SOLVERS)
+@pytest.mark.parametrize("name", _backends())
 def test_nan_vector_field_is_non_finite_at_its_time(name):
     solver = SOLVERS[name]
     sol = _solve(NanAfterHalf(), jnp.ones(2), 2.0, solver, throw=False)
@@ -108,7 +115,7 @@ def _leaving_flow():
     )
 
 
-@pytest.mark.parametrize("name", [n for n in SOLVERS if n != "Tsit5"])
+@pytest.mark.parametrize("name", _backends([n for n in SOLVERS if n != "Tsit5"]))
 def test_leaving_the_domain_is_bracketed_and_cut(name):
     solver = SOLVERS[name]
     flow = _leaving_flow()
@@ -154,7 +161,12 @@ def test_a_start_outside_the_dual_domain_is_refused():
         mf.integrate(reduced, reduced.initial_state(), 0.0, 1.0)
 
 
-@pytest.mark.parametrize("name", SOLVERS)
+@pytest.mark.parametrize(
+    "name",
+    # diffrax's and BDF's budgets are also tested in test_solvers / test_bdf.
+    [pytest.param(n, marks=pytest.mark.slow) for n in ("Kvaerno5", "Tsit5", "BDF")]
+    + ["scipy DOP853", pytest.param("scipy Radau", marks=pytest.mark.slow)],
+)
 def test_every_backend_honours_max_steps(name):
     solver = SOLVERS[name]
     problem = mf.random_regression(d=8, n=3, k=2, seed=0)
@@ -172,13 +184,13 @@ def test_every_backend_honours_max_steps(name):
 def test_a_healthy_flow_with_a_domain_is_untouched():
     # The domain watch must not change a solve that stays inside: the entropy
     # metric without drift keeps x > 0 (x' = -x * grad f); compare against scipy.
-    problem = mf.random_regression(d=6, n=3, k=2, seed=1)
-    problem = mf.LinearRegression(problem.A, problem.A @ jnp.full(6, 0.5))
+    problem = mf.random_regression(d=4, n=2, k=1, seed=1)
+    problem = mf.LinearRegression(problem.A, problem.A @ jnp.full(4, 0.5))
     flow = mf.RiemannianFlow(problem, mf.NegEntropy())
-    y0 = flow.initial_state(jnp.full(6, 0.3))
-    ts = mf.log_times(1e-2, 10.0, 20)
-    a = mf.integrate(flow, y0, 0.0, 10.0, ts=ts)
-    b = mf.integrate(flow, y0, 0.0, 10.0, ts=ts, solver=mf.ScipyReference())
+    y0 = flow.initial_state(jnp.full(4, 0.3))
+    ts = mf.log_times(1e-2, 5.0, 10)
+    a = mf.integrate(flow, y0, 0.0, 5.0, ts=ts, solver=dfx.Tsit5())
+    b = mf.integrate(flow, y0, 0.0, 5.0, ts=ts, solver=mf.ScipyReference())
     assert a.result == b.result == mf.Result.successful
     np.testing.assert_allclose(np.asarray(a.xs), np.asarray(b.xs), rtol=1e-7)
     assert jax.tree.structure(a.ys) == jax.tree.structure(y0)
