@@ -870,6 +870,24 @@ def test_bad_cli_invocation_exits_2_with_one_clear_line(argv, names, capsys):
     assert "Traceback" not in err
 
 
+def test_a_closed_pipe_stops_the_cli_quietly():
+    # `mirrorflow list | head`: the reader is gone before the output is written.
+    # The bug: a BrokenPipeError traceback. Oracle: the Unix convention (exit
+    # 128 + SIGPIPE, nothing on stderr).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mirrorflow.app.cli", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert proc.returncode == 141, err
+    assert "Traceback" not in err and "Error" not in err, err
+
+
 # ----------------------------------------------- fixes, each with its own test
 
 

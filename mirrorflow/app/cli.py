@@ -501,6 +501,12 @@ def main(argv: list[str] | None = None) -> int:
         # a rerun resumes from the cache.
         print(f"mirrorflow {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mirrorflow list | head`): stop quietly, as
+        # Unix tools do; point stdout at devnull so the exit flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
