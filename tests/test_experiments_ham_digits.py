@@ -65,7 +65,9 @@ def test_registered(name):
     assert "stand-in" in exp.description
 
 
-@pytest.mark.parametrize("use_ham", [False, True])
+@pytest.mark.parametrize(
+    "use_ham", [pytest.param(False, marks=pytest.mark.slow), True], ids=["sgd", "ham"]
+)
 def test_masked_step_keeps_pruned_weights_zero_despite_momentum(use_ham):
     d = module("ham.digits_dense_sparse")
     cfg = experiment("ham.digits_dense_sparse").config

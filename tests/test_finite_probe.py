@@ -56,7 +56,12 @@ def _mlp_grads(bad_leaf: int, dtype):
     return params, grads, bad
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize(
+    # float64 in the slow suite: the probe itself is tested in both dtypes above.
+    "dtype",
+    [jnp.float32, pytest.param(jnp.float64, marks=pytest.mark.slow)],
+    ids=["float32", "float64"],
+)
 @pytest.mark.parametrize(
     "make",
     [

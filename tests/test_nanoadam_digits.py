@@ -107,6 +107,7 @@ def test_default_criterion_is_small_and_unchanged():
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+@pytest.mark.slow  # the default criterion is tested in the default suite
 def test_large_and_random_criteria():
     params, loss = _toy()
     a = np.abs(np.asarray(params["a"])).ravel()

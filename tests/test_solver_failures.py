@@ -181,6 +181,7 @@ def test_every_backend_honours_max_steps(name):
         mf.integrate(flow, y0, 0.0, 1e4, solver=solver, max_steps=5)
 
 
+@pytest.mark.slow  # the verify claims solve bounded-domain flows on every CI run
 def test_a_healthy_flow_with_a_domain_is_untouched():
     # The domain watch must not change a solve that stays inside: the entropy
     # metric without drift keeps x > 0 (x' = -x * grad f); compare against scipy.
