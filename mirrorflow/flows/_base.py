@@ -56,10 +56,11 @@ class AbstractFlow(eqx.Module):
         """Is the state `y` inside the flow's domain? A scalar bool, or `None` when
         the flow has no domain beyond finite states (the default).
 
-        `integrate` stops a solve whose state leaves the domain (where `to_primal`
-        or the vector field is undefined: a dual point outside the range of the
-        mirror map, a weight off the positive orthant of an entropy metric) and
-        reports `Result.left_domain` instead of integrating meaningless values.
+        `integrate` checks every saved state and the final one: a solve whose
+        state leaves the domain (where `to_primal` or the vector field is
+        undefined: a dual point outside the range of the mirror map, a weight off
+        the positive orthant of an entropy metric) is cut before the first save
+        outside and reports `Result.left_domain`, never meaningless values.
         """
         return None
 
