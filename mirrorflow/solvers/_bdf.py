@@ -624,12 +624,8 @@ def _bdf_integrate(
             "(integrate's or BDF's), loosen the tolerances, or stop at convergence "
             "with `stop_loss`"
         )
-    if status == _TOO_SMALL:
-        failure = (
-            f"BDF failed at t={float(t_final):.3g}: the step size fell "
-            "below round-off (Newton diverged or the error test kept failing; the "
-            "flow may be non-finite there). Try looser tolerances"
-        )
+    # _TOO_SMALL: `integrate` diagnoses it (non-finite, left the domain or a
+    # singularity) from the final state, as for the other backends.
     result = {
         _DONE: Result.successful,
         _EVENT: Result.event,
